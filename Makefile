@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkvm: out-of-tree module build, install, DKMS, and the QEMU test suite.
+# `make help` lists the targets.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+KERNELRELEASE_OF_KDIR = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+
+# Lanes and test selection for `make check` / `make demo`.
+KERNEL ?= stock
+TESTS ?=
+EXTRA_TESTS ?=
+
+.PHONY: all modules clean install uninstall dkms-install dkms-remove \
+	check demo checkpatch help
+
+all: modules
+
+modules: kdir-check
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+kdir-check:
+	@test -f $(KDIR)/Makefile || { \
+	  echo "mkvm: no kernel build tree at $(KDIR)."; \
+	  echo "      On Debian: apt-get install linux-headers-$$(uname -r)"; \
+	  echo "      or pass KDIR=/path/to/kernel/build"; exit 1; }
+
+clean:
+	@if [ -f $(KDIR)/Makefile ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	$(MAKE) -C tests clean
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra modules_install
+	depmod -a $(KERNELRELEASE_OF_KDIR)
+
+uninstall:
+	rm -f /lib/modules/$(KERNELRELEASE_OF_KDIR)/extra/mkvm.ko*
+	depmod -a $(KERNELRELEASE_OF_KDIR)
+
+DKMS_SRC = /usr/src/mkvm-$(VERSION)
+DKMS_FILES = Kbuild Makefile dkms.conf LICENSE README.md src include
+
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r $(DKMS_FILES) $(DKMS_SRC)/
+	dkms add mkvm/$(VERSION)
+	dkms build mkvm/$(VERSION)
+	dkms install mkvm/$(VERSION)
+
+dkms-remove:
+	-dkms remove mkvm/$(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
+check:
+	tests/vm/run.sh --kernel $(KERNEL) --tests "$(TESTS)" --extra "$(EXTRA_TESTS)"
+
+demo:
+	tests/vm/run.sh --kernel $(KERNEL) --demo
+
+checkpatch:
+	tests/checkpatch.sh
+
+help:
+	@echo "make [KDIR=...]         build mkvm.ko (default: running kernel's headers)"
+	@echo "make install/uninstall  install into /lib/modules/<kernel>/extra"
+	@echo "make dkms-install       register, build and install through DKMS"
+	@echo "make dkms-remove        remove every DKMS build of this version"
+	@echo "make check              run the suite in QEMU (KERNEL=stock|debug,"
+	@echo "                        TESTS='api kmod' subset, EXTRA_TESTS=DIR)"
+	@echo "make demo               boot QEMU and run the demo program"
+	@echo "make checkpatch         checkpatch --strict on src/ and include/"

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The only file in mkvm that knows kernel versions.
+ *
+ * Where a feature can be detected from what the headers provide, it is
+ * detected that way: Debian's 6.1 carries backports, so version numbers
+ * lie about everything but the supported range itself.
+ */
+#ifndef MKVM_COMPAT_H
+#define MKVM_COMPAT_H
+
+#include <linux/version.h>
+
+/* The supported range: 6.1 <= version < 8.0. */
+#define MKVM_KERNEL_TOO_OLD \
+	(LINUX_VERSION_MAJOR == 6 && LINUX_VERSION_PATCHLEVEL < 1)
+#if LINUX_VERSION_MAJOR < 6 || LINUX_VERSION_MAJOR > 7 || MKVM_KERNEL_TOO_OLD
+#error "mkvm supports Linux 6.1 up to 7.x only"
+#endif
+
+#endif /* MKVM_COMPAT_H */

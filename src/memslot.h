@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef MKVM_MEMSLOT_H
+#define MKVM_MEMSLOT_H
+
+#include <linux/types.h>
+
+struct mkvm_vm;
+struct mkvm_userspace_memory_region;
+
+#define MKVM_NR_MEMSLOTS	64
+#define MKVM_GUEST_PHYS_BITS	48
+/* One slot may cover at most the whole guest-physical space. */
+#define MKVM_MAX_GFN		(1ULL << (MKVM_GUEST_PHYS_BITS - PAGE_SHIFT))
+
+/*
+ * A memory slot is immutable once published: a change builds a new slot
+ * and retires the old one after an SRCU grace period, so a reader inside
+ * srcu_read_lock(&vm->srcu) may use a slot it found until it unlocks.
+ */
+struct mkvm_memslot {
+	u32 id;
+	u32 flags;
+	u64 base_gfn;
+	u64 npages;
+	unsigned long userspace_addr;
+};
+
+/*
+ * One set of memslots, sorted by base_gfn and never overlapping, so the
+ * gfn lookup is a binary search. A VM has two sets: the active one, read
+ * under vm->srcu, and the inactive one, which only the holder of
+ * vm->slots_lock touches (see memslot.c for the swap).
+ */
+struct mkvm_memslots {
+	u64 generation;
+	unsigned int nr;
+	struct mkvm_memslot *by_gfn[MKVM_NR_MEMSLOTS];
+};
+
+void mkvm_memslots_init(struct mkvm_vm *vm);
+void mkvm_memslots_destroy(struct mkvm_vm *vm);
+int mkvm_set_memory_region(struct mkvm_vm *vm,
+			   const struct mkvm_userspace_memory_region *mem);
+struct mkvm_memslots *mkvm_memslots(struct mkvm_vm *vm);
+struct mkvm_memslot *mkvm_gfn_to_memslot(struct mkvm_memslots *slots, u64 gfn);
+
+#ifdef MKVM_TEST_BUILD
+int mkvm_memslot_selftest(void);
+#else
+static inline int mkvm_memslot_selftest(void) { return 0; }
+#endif
+
+#endif /* MKVM_MEMSLOT_H */

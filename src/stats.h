@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef MKVM_STATS_H
+#define MKVM_STATS_H
+
+struct mkvm_vm;
+
+/* Module-wide counters, shown in /sys/kernel/debug/mkvm/stats. */
+enum mkvm_stat {
+	MKVM_STAT_VMS,		/* VMs alive */
+	MKVM_STAT_VCPUS,	/* vCPUs alive */
+	MKVM_STAT_MEMSLOTS,	/* memslots alive */
+	MKVM_STAT_VMS_CREATED,	/* VMs created since load */
+	MKVM_NR_STATS,
+};
+
+void mkvm_stat_inc(enum mkvm_stat stat);
+void mkvm_stat_dec(enum mkvm_stat stat);
+
+void mkvm_debugfs_init(void);
+void mkvm_debugfs_exit(void);
+void mkvm_debugfs_vm_add(struct mkvm_vm *vm);
+void mkvm_debugfs_vm_remove(struct mkvm_vm *vm);
+
+#ifdef MKVM_TEST_BUILD
+void mkvm_testhooks_init(struct dentry *root);
+#else
+static inline void mkvm_testhooks_init(struct dentry *root) { }
+#endif
+
+#endif /* MKVM_STATS_H */

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM object: creation, references, VM-fd ioctls and destroy.
+ *
+ * Owns vm->lock (vCPU table) and the VM's lifetime. Memslots and their
+ * locks belong to memslot.c, vCPUs to vcpu.c.
+ *
+ * Destroy order (mkvm_vm_destroy), run by whoever drops the last
+ * reference, which is always the release of the VM fd or of a vCPU fd and
+ * so may sleep:
+ *   1. remove the debugfs directory; debugfs waits for readers in flight,
+ *      which are the last users that do not hold a reference;
+ *   2. free the vCPUs (no vCPU fd is left, so nothing runs on them);
+ *   3. free the memslots, then clean up the SRCU that protected them; no
+ *      reader is left, since every reader is inside an ioctl on an fd;
+ *   4. mmdrop() the creator's mm, last, as nothing above needs it;
+ *   5. free the VM.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <linux/mkvm.h>
+
+#include "main.h"
+#include "stats.h"
+#include "vcpu.h"
+#include "vm.h"
+
+static DEFINE_IDA(mkvm_vm_ida);
+
+void mkvm_vm_get(struct mkvm_vm *vm)
+{
+	refcount_inc(&vm->users);
+}
+
+static void mkvm_vm_destroy(struct mkvm_vm *vm)
+{
+	struct mkvm_vcpu *vcpu;
+	unsigned long i;
+
+	might_sleep();
+	mkvm_debugfs_vm_remove(vm);
+
+	/* The last reference is gone: nobody can take vm->lock any more. */
+	lockdep_assert_not_held(&vm->lock);
+	xa_for_each(&vm->vcpus, i, vcpu)
+		mkvm_vcpu_destroy(vcpu);
+	xa_destroy(&vm->vcpus);
+
+	lockdep_assert_not_held(&vm->slots_lock);
+	mkvm_memslots_destroy(vm);
+	cleanup_srcu_struct(&vm->srcu);
+
+	mmdrop(vm->mm);
+	ida_free(&mkvm_vm_ida, vm->id);
+	kfree(vm);
+	mkvm_stat_dec(MKVM_STAT_VMS);
+}
+
+void mkvm_vm_put(struct mkvm_vm *vm)
+{
+	if (refcount_dec_and_test(&vm->users))
+		mkvm_vm_destroy(vm);
+}
+
+static long mkvm_vm_ioctl_set_memory_region(struct mkvm_vm *vm,
+					    void __user *argp)
+{
+	struct mkvm_userspace_memory_region mem;
+
+	if (copy_from_user(&mem, argp, sizeof(mem)))
+		return -EFAULT;
+	return mkvm_set_memory_region(vm, &mem);
+}
+
+static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
+			  unsigned long arg)
+{
+	struct mkvm_vm *vm = filp->private_data;
+
+	/* Memslot addresses mean something only in the creator's mm. */
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (ioctl) {
+	case MKVM_SET_USER_MEMORY_REGION:
+		return mkvm_vm_ioctl_set_memory_region(vm, (void __user *)arg);
+	case MKVM_CREATE_VCPU:
+		return mkvm_vm_create_vcpu(vm, arg);
+	case MKVM_CHECK_EXTENSION:
+		return mkvm_check_extension(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int mkvm_vm_release(struct inode *inode, struct file *filp)
+{
+	mkvm_vm_put(filp->private_data);
+	return 0;
+}
+
+static const struct file_operations mkvm_vm_fops = {
+	.owner = THIS_MODULE,
+	.release = mkvm_vm_release,
+	.unlocked_ioctl = mkvm_vm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct mkvm_vm *mkvm_vm_create(void)
+{
+	struct mkvm_vm *vm;
+	int r;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+
+	r = ida_alloc(&mkvm_vm_ida, GFP_KERNEL);
+	if (r < 0)
+		goto err_free;
+	vm->id = r;
+
+	r = init_srcu_struct(&vm->srcu);
+	if (r)
+		goto err_ida;
+
+	refcount_set(&vm->users, 1);
+	mutex_init(&vm->lock);
+	mutex_init(&vm->slots_lock);
+	xa_init(&vm->vcpus);
+	mkvm_memslots_init(vm);
+	mmgrab(current->mm);
+	vm->mm = current->mm;
+
+	mkvm_stat_inc(MKVM_STAT_VMS);
+	mkvm_stat_inc(MKVM_STAT_VMS_CREATED);
+	mkvm_debugfs_vm_add(vm);
+	return vm;
+
+err_ida:
+	ida_free(&mkvm_vm_ida, vm->id);
+err_free:
+	kfree(vm);
+	return ERR_PTR(r);
+}
+
+/**
+ * mkvm_dev_create_vm() - MKVM_CREATE_VM
+ * @type: VM type, must be 0
+ *
+ * Return: a VM fd, -EINVAL for a non-zero type, -ENOMEM or -EMFILE.
+ */
+long mkvm_dev_create_vm(unsigned long type)
+{
+	struct mkvm_vm *vm;
+	int fd;
+
+	if (type)
+		return -EINVAL;
+
+	vm = mkvm_vm_create();
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
+
+	fd = anon_inode_getfd("mkvm-vm", &mkvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		mkvm_vm_put(vm);
+	return fd;
+}

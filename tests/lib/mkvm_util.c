@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <fcntl.h>
+#include <libkmod.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mkvm_util.h"
+#include "tap.h"
+
+int mkvm_open(void)
+{
+	int fd = open(MKVM_DEV, O_RDWR | O_CLOEXEC);
+	const char *require = getenv("MKVM_REQUIRE");
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT && !(require && *require == '1'))
+		tap_skip(MKVM_DEV " missing: is mkvm loaded?");
+	tap_fail(__FILE__, __LINE__, "open " MKVM_DEV ": %s", strerror(errno));
+}
+
+int mkvm_vm_create(void)
+{
+	int dev = mkvm_open();
+	int vm = ioctl(dev, MKVM_CREATE_VM, 0);
+
+	if (vm < 0)
+		tap_fail(__FILE__, __LINE__, "MKVM_CREATE_VM: %s", strerror(errno));
+	close(dev);
+	return vm;
+}
+
+int mkvm_set_region(int vm, uint32_t slot, uint32_t flags, uint64_t gpa,
+		    uint64_t size, const void *uaddr)
+{
+	struct mkvm_userspace_memory_region r = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)uaddr,
+	};
+
+	return ioctl(vm, MKVM_SET_USER_MEMORY_REGION, &r);
+}
+
+void *mkvm_map_anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		tap_fail(__FILE__, __LINE__, "mmap %zu: %s", size, strerror(errno));
+	return p;
+}
+
+long mkvm_stat(const char *file, const char *name)
+{
+	char key[64];
+	long val, found = -1;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+long mkvm_vm_stat(const char *name)
+{
+	char path[300] = "";
+	struct dirent *d;
+	DIR *dir = opendir(MKVM_DEBUGFS);
+	int n = 0;
+
+	if (!dir)
+		tap_fail(__FILE__, __LINE__, "%s: %s", MKVM_DEBUGFS, strerror(errno));
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, "vm", 2) && ++n)
+			snprintf(path, sizeof(path), "%s/%s/stats", MKVM_DEBUGFS, d->d_name);
+	closedir(dir);
+	if (n != 1)
+		tap_fail(__FILE__, __LINE__, "%d VMs in debugfs, want 1", n);
+	return mkvm_stat(path, name);
+}
+
+void mkvm_assert_no_objects(void)
+{
+	static const char * const alive[] = { "vms", "vcpus", "memslots" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(alive) / sizeof(alive[0]); i++) {
+		long v = mkvm_stat(MKVM_DEBUGFS "/stats", alive[i]);
+
+		if (v != 0)
+			tap_fail(__FILE__, __LINE__, "%s alive: %ld", alive[i], v);
+	}
+}
+
+int mkvm_send_fd(int sock, int fd)
+{
+	char data = 'F';
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u = { 0 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+int mkvm_recv_fd(int sock)
+{
+	char data;
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+static struct kmod_ctx *kmod(void)
+{
+	static struct kmod_ctx *ctx;
+
+	if (!ctx) {
+		ctx = kmod_new(NULL, NULL);
+		/* Tests check the errors themselves: keep libkmod quiet. */
+		if (ctx)
+			kmod_set_log_priority(ctx, 0);
+	}
+	return ctx;
+}
+
+/* Returns 0 or a negative errno, as libkmod does. */
+int mkvm_module_load(const char *params)
+{
+	const char *path = getenv("MKVM_KO");
+	struct kmod_module *mod;
+	int r;
+
+	if (!kmod())
+		return -ENOMEM;
+	r = kmod_module_new_from_path(kmod(), path ? path : "./mkvm.ko", &mod);
+	if (r < 0)
+		return r;
+	r = kmod_module_insert_module(mod, 0, params);
+	kmod_module_unref(mod);
+	return r;
+}
+
+int mkvm_module_unload(void)
+{
+	struct kmod_module *mod;
+	int r;
+
+	if (!kmod())
+		return -ENOMEM;
+	r = kmod_module_new_from_name(kmod(), "mkvm", &mod);
+	if (r < 0)
+		return r;
+	r = kmod_module_remove_module(mod, 0);
+	kmod_module_unref(mod);
+	return r;
+}
+
+/* 1 if loaded, 0 if not. */
+int mkvm_module_loaded(void)
+{
+	struct kmod_module *mod;
+	int state;
+
+	if (!kmod() || kmod_module_new_from_name(kmod(), "mkvm", &mod) < 0)
+		return 0;
+	state = kmod_module_get_initstate(mod);
+	kmod_module_unref(mod);
+	return state == KMOD_MODULE_LIVE;
+}

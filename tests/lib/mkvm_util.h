@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by mkvm's test programs. */
+#ifndef MKVM_UTIL_H
+#define MKVM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/mkvm.h>
+
+#define PAGE_SIZE	4096UL
+#define MKVM_DEV	"/dev/mkvm"
+#define MKVM_DEBUGFS	"/sys/kernel/debug/mkvm"
+
+/* /dev/mkvm; a missing device is a SKIP, or a failure under MKVM_REQUIRE=1. */
+int mkvm_open(void);
+/* A new VM fd from a fresh /dev/mkvm fd (closed again). */
+int mkvm_vm_create(void);
+int mkvm_set_region(int vm, uint32_t slot, uint32_t flags, uint64_t gpa,
+		    uint64_t size, const void *uaddr);
+void *mkvm_map_anon(size_t size);
+
+/* "name value" lookup in a debugfs stats file; -1 if absent. */
+long mkvm_stat(const char *file, const char *name);
+/* A counter of the only live VM's debugfs stats; fails if not exactly one. */
+long mkvm_vm_stat(const char *name);
+/* Fails the test unless every module-wide "alive" counter is zero. */
+void mkvm_assert_no_objects(void);
+
+int mkvm_send_fd(int sock, int fd);
+int mkvm_recv_fd(int sock);
+
+/* libkmod: load the module at $MKVM_KO (default ./mkvm.ko), unload it. */
+int mkvm_module_load(const char *params);
+int mkvm_module_unload(void);
+int mkvm_module_loaded(void);
+
+#endif /* MKVM_UTIL_H */

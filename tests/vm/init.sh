@@ -1,0 +1,162 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the mkvm test guest (busybox sh). Its main body at the bottom is
+# the checklist: mounts, baseline, load the module, run each test program
+# with the kernel checks after it, unload, kmemleak, sentinel, reboot.
+#
+# /dev/ttyS0 is the console (kernel log); /dev/ttyS1 carries the TAP
+# results. The line "mkvm-harness: success" is written to ttyS1 only if
+# every check passed: a panic, hang or early exit leaves no sentinel, and
+# the host reads that as failure.
+
+export PATH=/bin:/sbin
+export HOME=/tmp
+. /mkvm/config		# MODE TESTS EXTRA KMEMLEAK TEST_TIMEOUT MKVM_VERSION
+
+export MKVM_KO=/mkvm/mkvm.ko MKVM_REQUIRE=1 MKVM_VERSION
+TAINT_OK=$((4096 | 8192))	# O (out-of-tree) and E (unsigned) only
+n=0
+failed=0
+
+setup() {
+	/bin/busybox --install -s /bin
+	mount -t proc proc /proc
+	mount -t sysfs sys /sys
+	mount -t devtmpfs dev /dev
+	mount -t debugfs debugfs /sys/kernel/debug
+	mount -t tmpfs tmp /tmp
+	exec 3>/dev/ttyS1
+	echo 1 >/proc/sys/kernel/panic_on_oops
+}
+
+say() { echo "$@" >&3; }
+
+result() {	# result OK|FAIL description [diagnostic file]
+	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		say "ok $n $2"
+	else
+		failed=$((failed + 1))
+		say "not ok $n $2"
+		[ -n "$3" ] && sed 's/^/# /' "$3" >&3
+	fi
+}
+
+# Kernel state checks after a step: splats in the new log lines, new
+# taint bits other than O/E, lockdep turned off by a report.
+check_kernel() {	# check_kernel label
+	dmesg -c >/tmp/dmesg.new
+	cat /tmp/dmesg.new >>/tmp/dmesg.all
+	if grep -E -f /mkvm/splat-patterns.txt /tmp/dmesg.new >/tmp/splat; then
+		result FAIL "$1: kernel splat" /tmp/splat
+		return
+	fi
+	taint=$(cat /proc/sys/kernel/tainted)
+	if [ $((taint & ~TAINT_BASE & ~TAINT_OK)) -ne 0 ]; then
+		echo "tainted=$taint at boot=$TAINT_BASE" >/tmp/splat
+		result FAIL "$1: new taint" /tmp/splat
+		return
+	fi
+	if [ -e /proc/lockdep_stats ] &&
+	   grep -q 'debug_locks: *0' /proc/lockdep_stats; then
+		echo "lockdep turned itself off (debug_locks: 0)" >/tmp/splat
+		result FAIL "$1: lockdep still on" /tmp/splat
+		return
+	fi
+	result OK "$1: kernel log clean"
+}
+
+check_no_objects() {	# check_no_objects label
+	stats=/sys/kernel/debug/mkvm/stats
+	[ -e $stats ] || return 0
+	if grep -E '^(vms|vcpus|memslots) [^0]' $stats >/tmp/leak; then
+		result FAIL "$1: objects left after exit" /tmp/leak
+	else
+		result OK "$1: no objects left"
+	fi
+}
+
+ensure_loaded() {
+	mkvm-modctl loaded && return 0
+	mkvm-modctl load 2>/tmp/load.err && return 0
+	result FAIL "load mkvm.ko" /tmp/load.err
+	return 1
+}
+
+run_program() {		# run_program path
+	name=${1##*/}
+	say "# $name"
+	ensure_loaded || return
+	cd /tmp
+	rm -f /tmp/rc
+	# busybox sh has no PIPESTATUS: the status goes through a file.
+	{ timeout -s KILL "$TEST_TIMEOUT" "$1" 2>&1; echo $? >/tmp/rc; } |
+		sed 's/^/    /' >&3
+	rc=$(cat /tmp/rc 2>/dev/null)
+	cd /
+	if [ "$rc" = 0 ]; then
+		result OK "$name"
+	else
+		echo "exit status $rc" >/tmp/rcmsg
+		[ "$rc" = 137 ] && echo "killed after ${TEST_TIMEOUT}s" >>/tmp/rcmsg
+		result FAIL "$name" /tmp/rcmsg
+	fi
+	check_kernel "$name"
+	check_no_objects "$name"
+}
+
+check_kmemleak() {
+	[ "$KMEMLEAK" = 1 ] || return 0
+	# kmemleak ignores objects younger than about 5 s.
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	if grep -q . /sys/kernel/debug/kmemleak; then
+		head -n 40 /sys/kernel/debug/kmemleak >/tmp/leaks
+		result FAIL "kmemleak: no leaks" /tmp/leaks
+	else
+		result OK "kmemleak: no leaks"
+	fi
+}
+
+finish() {
+	say "# guest: $((n - failed)) passed, $failed failed"
+	[ "$failed" -eq 0 ] && say "mkvm-harness: success"
+	sync
+	reboot -f
+}
+
+setup
+if [ "$MODE" = probe ]; then
+	say "mkvm-probe-ok"
+	reboot -f
+fi
+
+# Boot-time state is the baseline: later checks report only what is new.
+TAINT_BASE=$(cat /proc/sys/kernel/tainted)
+check_kernel "boot"
+[ "$KMEMLEAK" = 1 ] && echo clear >/sys/kernel/debug/kmemleak
+
+if [ "$MODE" = demo ]; then
+	ensure_loaded && { /mkvm/bin/demo >&3 2>&1; echo $? >/tmp/rc; }
+	[ "$(cat /tmp/rc 2>/dev/null)" = 0 ] && result OK "demo" || result FAIL "demo"
+	check_kernel "demo"
+else
+	for t in $TESTS; do
+		run_program "/mkvm/bin/$t"
+	done
+	for t in /mkvm/extra/*; do
+		[ -x "$t" ] && run_program "$t"
+	done
+fi
+
+if mkvm-modctl loaded; then
+	mkvm-modctl unload 2>/tmp/unload.err &&
+		result OK "mkvm unloads cleanly" ||
+		result FAIL "mkvm unloads cleanly" /tmp/unload.err
+fi
+check_kernel "unload"
+check_kmemleak
+check_kernel "final"
+finish

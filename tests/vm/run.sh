@@ -1,0 +1,205 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The mkvm QEMU harness: build the module and the tests for a kernel, pack
+# them into a busybox initramfs, boot the kernel in QEMU, run the tests
+# there, and judge the run from the guest's TAP, its success sentinel and
+# a scan of the whole kernel log.
+#
+#   run.sh [--kernel LANE] [--tests "api kmod"|none] [--extra DIR] [--demo]
+#
+# LANE names tests/kernels/LANE.lane (stock: Debian's kernel; debug: the
+# KASAN + lockdep kernel). The lane gives the kernel image, its build tree
+# and the guest architecture: the harness itself knows no kernel.
+# Environment: MKVM_ACCEL (kvm|hvf|tcg: skip detection), MKVM_OUT (work
+# directory, default /tmp/mkvm-check), MKVM_CACHE (default /var/cache/mkvm),
+# MKVM_PANIC_ON_WARN (1: stop at the first WARN; default 0 collects all),
+# MKVM_TIMEOUT (seconds for the whole boot, default 900).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+vmdir=$top/tests/vm
+cache=${MKVM_CACHE:-/var/cache/mkvm}
+lane=stock tests="" extra="" mode=tests
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) lane=$2; shift 2 ;;
+	--tests) tests=$2; shift 2 ;;
+	--extra) extra=$2; shift 2 ;;
+	--demo) mode=demo; shift ;;
+	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+
+log() { echo "mkvm-harness: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -f "$top/tests/kernels/$lane.lane" ] ||
+	die "no lane '$lane' (have: $(cd "$top/tests/kernels" && ls ./*.lane | sed 's|./||; s|.lane||' | xargs))"
+# shellcheck source=/dev/null
+. "$top/tests/kernels/$lane.lane"
+"$vmdir/deps.sh" $LANE_DEPS
+lane_prepare || die "lane $lane: cannot prepare its kernel"
+[ -r "$KIMAGE" ] || die "kernel image $KIMAGE not readable (run as root)"
+
+out=${MKVM_OUT:-/tmp/mkvm-check}/$lane
+rm -rf "$out"
+mkdir -p "$out"
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
+
+# The test build of the module, out of the work tree, warnings fatal.
+build_module() {
+	local m=$out/module
+	mkdir -p "$m"
+	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/src" "$top/include" "$m/"
+	if ! make -C "$KDIR" M="$m" MKVM_TEST=1 W=1 modules >"$out/module-build.log" 2>&1; then
+		tail -n 30 "$out/module-build.log" >&2
+		die "module build failed against $KDIR"
+	fi
+	if grep -E 'warning:|error:' "$out/module-build.log" >&2; then
+		die "module build has warnings (W=1) against $KDIR"
+	fi
+}
+
+build_tests() {
+	make -s -C "$top/tests" O="$out/tests" >"$out/tests-build.log" 2>&1 || {
+		cat "$out/tests-build.log" >&2
+		die "test programs failed to build"
+	}
+}
+
+# Copy a dynamically linked program's libraries into the staging root.
+copy_libs() {	# copy_libs root binary...
+	local root=$1 lib
+	shift
+	for lib in $(ldd "$@" 2>/dev/null | awk '/=> \// {print $3} /^\t\// {print $1}' | sort -u); do
+		cp --parents -L "$lib" "$root/"
+	done
+}
+
+# stage_initramfs DIR MODE: busybox, init, config; for tests also the
+# module, the test programs and EXTRA_TESTS.
+stage_initramfs() {
+	local root=$1 mode=$2 t
+	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,mkvm/bin,mkvm/extra}
+	cp /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	cp "$vmdir/init.sh" "$root/init"
+	cp "$vmdir/splat-patterns.txt" "$root/mkvm/"
+	cat >"$root/mkvm/config" <<-EOF
+	MODE=$mode
+	TESTS="$tests"
+	KMEMLEAK=$KMEMLEAK
+	TEST_TIMEOUT=${MKVM_TEST_TIMEOUT:-600}
+	MKVM_VERSION=$version
+	EOF
+	[ "$mode" = probe ] && return 0
+	cp "$out/module/mkvm.ko" "$root/mkvm/"
+	cp "$out/tests/"* "$root/mkvm/bin/"
+	cp "$out/tests/mkvm-modctl" "$root/bin/"
+	if [ -n "$extra" ]; then
+		for t in "$extra"/*; do
+			[ -f "$t" ] && [ -x "$t" ] && cp "$t" "$root/mkvm/extra/"
+		done
+	fi
+	copy_libs "$root" "$root"/mkvm/bin/* $(find "$root/mkvm/extra" -type f)
+}
+
+pack_initramfs() {	# pack_initramfs DIR OUTPUT
+	(cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) >"$2"
+}
+
+# boot INITRD ACCEL TIMEOUT: results land in $out/results, the console
+# in $out/console.log. Prints the results live. Returns QEMU's status.
+boot() {
+	local initrd=$1 accel=$2 limit=$3 cpu=max rc=0 qpid
+	[ "$accel" = tcg ] || cpu=host
+	: >"$out/results"
+	: >"$out/console.log"
+	timeout --foreground -k 5 "$limit" \
+		qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m "$QEMU_MEM" \
+		-nodefaults -nographic -no-reboot -monitor none \
+		-serial "file:$out/console.log" -serial "file:$out/results" \
+		-kernel "$KIMAGE" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=${MKVM_PANIC_ON_WARN:-0} loglevel=7 rdinit=/init" \
+		</dev/null >"$out/qemu.log" 2>&1 &
+	qpid=$!
+	if [ -z "${BOOT_QUIET:-}" ]; then
+		tail --pid=$qpid -n +1 -f "$out/results" >&2 &
+	fi
+	# Quietly: a probe QEMU that aborts is an answer, not news.
+	{ wait $qpid || rc=$?; } 2>/dev/null
+	wait 2>/dev/null || true
+	return $rc
+}
+
+# Use KVM (or HVF) only if a guest really boots with it: on nested hosts
+# /dev/kvm can exist while guests hang in early boot. The answer is cached
+# per host kernel and QEMU version.
+detect_accel() {
+	local want="" key f
+	if [ -n "${MKVM_ACCEL:-}" ]; then
+		ACCEL=$MKVM_ACCEL
+		return
+	fi
+	if [ "$(uname -s)" = Darwin ]; then
+		want=hvf
+	elif [ -w /dev/kvm ] && [ "$(uname -m)" = "$LANE_ARCH" ]; then
+		want=kvm
+	fi
+	ACCEL=tcg
+	[ -n "$want" ] || return 0
+	key=$(echo "$(uname -r) $(qemu-system-x86_64 --version | head -n1) $want" | sha256sum | cut -c1-12)
+	f=$cache/accel-$key
+	if [ -f "$f" ]; then
+		ACCEL=$(cat "$f")
+		return
+	fi
+	stage_initramfs "$out/probe-root" probe
+	pack_initramfs "$out/probe-root" "$out/probe.img"
+	if BOOT_QUIET=1 boot "$out/probe.img" "$want" 30 && grep -q mkvm-probe-ok "$out/results"; then
+		ACCEL=$want
+	else
+		log "$want is present but a probe guest did not boot with it: using TCG"
+	fi
+	mkdir -p "$cache"
+	echo "$ACCEL" >"$f"
+}
+
+# Host-side verdict: the sentinel, the TAP counts, and the whole console
+# scanned for splats (catches anything the guest could not report).
+judge() {
+	local pass fail verdict=0
+	pass=$(grep -cE '^ *ok ' "$out/results" || true)
+	fail=$(grep -cE '^ *not ok ' "$out/results" || true)
+	if grep -E -f "$vmdir/splat-patterns.txt" "$out/console.log" >"$out/splats"; then
+		log "kernel splat in the console log ($out/console.log):"
+		grep -E -B2 -A25 -m3 -f "$vmdir/splat-patterns.txt" "$out/console.log" | head -n 80 >&2
+		fail=$((fail + 1))
+		verdict=1
+	fi
+	if ! grep -qx 'mkvm-harness: success' "$out/results"; then
+		log "no success sentinel from the guest (crash, hang, timeout or failed test); console tail:"
+		tail -n 40 "$out/console.log" >&2
+		[ "$fail" -gt 0 ] || fail=1
+		verdict=1
+	fi
+	[ "$fail" -eq 0 ] || verdict=1
+	echo "lane $lane: kernel $KVER, accel $ACCEL, $(( $(date +%s) - start ))s"
+	echo "$pass passed, $fail failed"
+	return $verdict
+}
+
+start=$(date +%s)
+[ -n "$tests" ] || tests=$(make -s -C "$top/tests" list)
+[ "$tests" = none ] && tests=""
+log "lane $lane: kernel $KVER ($KIMAGE), tests: ${tests:-none}${extra:+, extra: $extra}"
+build_module
+build_tests
+stage_initramfs "$out/root" "$mode"
+pack_initramfs "$out/root" "$out/initramfs.img"
+detect_accel
+log "accelerator: $ACCEL"
+boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
+judge
