@@ -54,7 +54,9 @@ check_kernel() {	# check_kernel label
 	fi
 	taint=$(cat /proc/sys/kernel/tainted)
 	if [ $((taint & ~TAINT_BASE & ~TAINT_OK)) -ne 0 ]; then
-		echo "tainted=$taint at boot=$TAINT_BASE" >/tmp/splat
+		echo "tainted=$taint, was $TAINT_BASE" >/tmp/splat
+		# Report each new taint bit once.
+		TAINT_BASE=$taint
 		result FAIL "$1: new taint" /tmp/splat
 		return
 	fi

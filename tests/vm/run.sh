@@ -7,6 +7,10 @@
 # a scan of the whole kernel log.
 #
 #   run.sh [--kernel LANE] [--tests "api kmod"|none] [--extra DIR] [--demo]
+#          [--name NAME] [--reuse-build]
+#
+# --reuse-build skips building the module and the tests when an earlier run
+# of the same lane built them (the harness's own tests use it).
 #
 # LANE names tests/kernels/LANE.lane (stock: Debian's kernel; debug: the
 # KASAN + lockdep kernel). The lane gives the kernel image, its build tree
@@ -20,14 +24,16 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 vmdir=$top/tests/vm
 cache=${MKVM_CACHE:-/var/cache/mkvm}
-lane=stock tests="" extra="" mode=tests
+lane=stock tests="" extra="" mode=tests name=suite reuse=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) lane=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--extra) extra=$2; shift 2 ;;
-	--demo) mode=demo; shift ;;
+	--demo) mode=demo; name=demo; shift ;;
+	--name) name=$2; shift 2 ;;
+	--reuse-build) reuse=1; shift ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -43,27 +49,41 @@ die() { log "$*"; exit 1; }
 lane_prepare || die "lane $lane: cannot prepare its kernel"
 [ -r "$KIMAGE" ] || die "kernel image $KIMAGE not readable (run as root)"
 
-out=${MKVM_OUT:-/tmp/mkvm-check}/$lane
+# Builds are kept per lane; each run (NAME) gets its own directory for the
+# initramfs and the logs.
+build=${MKVM_OUT:-/tmp/mkvm-check}/$lane
+out=$build/$name
 rm -rf "$out"
 mkdir -p "$out"
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 
 # The test build of the module, out of the work tree, warnings fatal.
 build_module() {
-	local m=$out/module
-	mkdir -p "$m"
-	cp -r "$top/Kbuild" "$top/dkms.conf" "$top/src" "$top/include" "$m/"
-	if ! make -C "$KDIR" M="$m" MKVM_TEST=1 W=1 modules >"$out/module-build.log" 2>&1; then
-		tail -n 30 "$out/module-build.log" >&2
-		die "module build failed against $KDIR"
-	fi
-	if grep -E 'warning:|error:' "$out/module-build.log" >&2; then
-		die "module build has warnings (W=1) against $KDIR"
+	local kind m
+	for kind in test release; do
+		m=$build/module-$kind
+		rm -rf "$m"
+		mkdir -p "$m"
+		cp -r "$top/Kbuild" "$top/dkms.conf" "$top/src" "$top/include" "$m/"
+		if ! make -C "$KDIR" M="$m" MKVM_TEST=$([ $kind = test ] && echo 1 || echo 0) \
+			W=1 modules >"$out/module-$kind-build.log" 2>&1; then
+			tail -n 30 "$out/module-$kind-build.log" >&2
+			die "$kind module build failed against $KDIR"
+		fi
+		if grep -E 'warning:|error:' "$out/module-$kind-build.log" >&2; then
+			die "$kind module build has warnings (W=1) against $KDIR"
+		fi
+	done
+	# The fault triggers must never reach a release build.
+	if grep -qa kasan_uaf "$build/module-release/mkvm.ko" ||
+	   ! grep -qa kasan_uaf "$build/module-test/mkvm.ko"; then
+		die "test triggers leaked into the release build (or are missing from the test build)"
 	fi
 }
 
 build_tests() {
-	make -s -C "$top/tests" O="$out/tests" >"$out/tests-build.log" 2>&1 || {
+	rm -rf "$build/tests"
+	make -s -C "$top/tests" O="$build/tests" >"$out/tests-build.log" 2>&1 || {
 		cat "$out/tests-build.log" >&2
 		die "test programs failed to build"
 	}
@@ -95,9 +115,9 @@ stage_initramfs() {
 	MKVM_VERSION=$version
 	EOF
 	[ "$mode" = probe ] && return 0
-	cp "$out/module/mkvm.ko" "$root/mkvm/"
-	cp "$out/tests/"* "$root/mkvm/bin/"
-	cp "$out/tests/mkvm-modctl" "$root/bin/"
+	cp "$build/module-test/mkvm.ko" "$root/mkvm/"
+	cp "$build/tests/"* "$root/mkvm/bin/"
+	cp "$build/tests/mkvm-modctl" "$root/bin/"
 	if [ -n "$extra" ]; then
 		for t in "$extra"/*; do
 			[ -f "$t" ] && [ -x "$t" ] && cp "$t" "$root/mkvm/extra/"
@@ -126,11 +146,13 @@ boot() {
 		</dev/null >"$out/qemu.log" 2>&1 &
 	qpid=$!
 	if [ -z "${BOOT_QUIET:-}" ]; then
-		tail --pid=$qpid -n +1 -f "$out/results" >&2 &
+		tail --pid=$qpid -n +1 -f "$out/results" | tr -d '\r' >&2 &
 	fi
 	# Quietly: a probe QEMU that aborts is an answer, not news.
 	{ wait $qpid || rc=$?; } 2>/dev/null
 	wait 2>/dev/null || true
+	# The serial line turns \n into \r\n.
+	sed -i 's/\r$//' "$out/results" "$out/console.log"
 	return $rc
 }
 
@@ -195,8 +217,12 @@ start=$(date +%s)
 [ -n "$tests" ] || tests=$(make -s -C "$top/tests" list)
 [ "$tests" = none ] && tests=""
 log "lane $lane: kernel $KVER ($KIMAGE), tests: ${tests:-none}${extra:+, extra: $extra}"
-build_module
-build_tests
+if [ $reuse = 1 ] && [ -f "$build/module-test/mkvm.ko" ] && [ -x "$build/tests/mkvm-modctl" ]; then
+	log "reusing the module and tests built in $build"
+else
+	build_module
+	build_tests
+fi
 stage_initramfs "$out/root" "$mode"
 pack_initramfs "$out/root" "$out/initramfs.img"
 detect_accel

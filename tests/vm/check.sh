@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: for each lane, the suite in QEMU, then the harness's own
+# tests: each fault trigger the lane must catch (LANE_MUST_CATCH) is fired
+# in a guest of its own, and that run must fail with the matching report.
+#
+#   check.sh [--tests "..."] [--extra DIR] LANE...
+#
+# Prints a summary per lane and, last, the total "N passed, N failed".
+# Exits non-zero if anything failed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tests="" extra=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--tests) tests=$2; shift 2 ;;
+	--extra) extra=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
+lanes=${*:-stock debug}
+logs=${MKVM_OUT:-/tmp/mkvm-check}
+mkdir -p "$logs"
+
+# What each trigger's failed run must show.
+declare -A expect=(
+	[warn]='WARNING: .*mkvm: test trigger: deliberate warning|test trigger: deliberate warning'
+	[kasan_uaf]='BUG: KASAN: .*use-after-free'
+	[lock_inversion]='WARNING: possible circular locking dependency detected'
+	[leak]='unreferenced object'
+)
+
+total_pass=0 total_fail=0
+summary=()
+
+for lane in $lanes; do
+	start=$(date +%s)
+	pass=0 fail=0
+	echo "=== lane $lane: suite ==="
+	"$top/tests/vm/run.sh" --kernel "$lane" --tests "$tests" ${extra:+--extra "$extra"} \
+		2>&1 | tee "$logs/$lane-suite.log"
+	rc=${PIPESTATUS[0]}
+	line=$(tail -n1 "$logs/$lane-suite.log")
+	if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] && [ "$rc" = 0 ]; then
+		pass=${BASH_REMATCH[1]} fail=${BASH_REMATCH[2]}
+	else
+		[[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] &&
+			pass=${BASH_REMATCH[1]} fail=${BASH_REMATCH[2]}
+		[ "$fail" -gt 0 ] || fail=1
+	fi
+
+	if [ -z "$tests" ]; then
+		# shellcheck source=/dev/null
+		must=$(. "$top/tests/kernels/$lane.lane" && echo "$LANE_MUST_CATCH")
+		for trig in $must; do
+			echo "=== lane $lane: the harness must catch '$trig' ==="
+			dir=$(mktemp -d)
+			cp "$top/tests/vm/triggers/$trig" "$dir/"
+			"$top/tests/vm/run.sh" --kernel "$lane" --tests none --extra "$dir" \
+				--name "selftest-$trig" --reuse-build >"$logs/$lane-selftest-$trig.log" 2>&1
+			rc=$?
+			rm -rf "$dir"
+			if [ $rc -ne 0 ] && grep -qE "${expect[$trig]}" "$logs/$lane-selftest-$trig.log"; then
+				echo "ok - harness fails the run on '$trig' (as it must)"
+				pass=$((pass + 1))
+			else
+				echo "not ok - harness did not fail on '$trig' (exit $rc), log: $logs/$lane-selftest-$trig.log"
+				tail -n 20 "$logs/$lane-selftest-$trig.log"
+				fail=$((fail + 1))
+			fi
+		done
+	fi
+	summary+=("lane $lane: $pass passed, $fail failed in $(( $(date +%s) - start ))s")
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+done
+
+echo "=== summary ==="
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
