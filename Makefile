@@ -7,12 +7,14 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 KERNELRELEASE_OF_KDIR = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 
-# Lanes and test selection for `make check` / `make demo`.
-KERNEL ?= stock
+# Lanes and test selection for `make check` / `make demo`. KERNEL names
+# one lane (tests/kernels/<name>.lane); unset, `make check` runs the
+# stock and debug lanes.
+KERNEL ?=
 TESTS ?=
 EXTRA_TESTS ?=
 
-.PHONY: all modules clean install uninstall dkms-install dkms-remove \
+.PHONY: all modules kdir-check clean install uninstall dkms-install dkms-remove \
 	check demo checkpatch help
 
 all: modules
@@ -28,7 +30,7 @@ kdir-check:
 
 clean:
 	@if [ -f $(KDIR)/Makefile ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
-	$(MAKE) -C tests clean
+	@if [ -d tests ]; then $(MAKE) -C tests clean; fi
 
 install: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra modules_install
@@ -38,6 +40,8 @@ uninstall:
 	rm -f /lib/modules/$(KERNELRELEASE_OF_KDIR)/extra/mkvm.ko*
 	depmod -a $(KERNELRELEASE_OF_KDIR)
 
+# DKMS builds for the running kernel unless DKMS_KERNEL names another.
+DKMS_KERNEL ?= $(shell uname -r)
 DKMS_SRC = /usr/src/mkvm-$(VERSION)
 DKMS_FILES = Kbuild Makefile dkms.conf LICENSE README.md src include
 
@@ -46,18 +50,18 @@ dkms-install:
 	mkdir -p $(DKMS_SRC)
 	cp -r $(DKMS_FILES) $(DKMS_SRC)/
 	dkms add mkvm/$(VERSION)
-	dkms build mkvm/$(VERSION)
-	dkms install mkvm/$(VERSION)
+	dkms build mkvm/$(VERSION) -k $(DKMS_KERNEL)
+	dkms install mkvm/$(VERSION) -k $(DKMS_KERNEL)
 
 dkms-remove:
 	-dkms remove mkvm/$(VERSION) --all
 	rm -rf $(DKMS_SRC)
 
 check:
-	tests/vm/run.sh --kernel $(KERNEL) --tests "$(TESTS)" --extra "$(EXTRA_TESTS)"
+	tests/vm/check.sh --tests "$(TESTS)" --extra "$(EXTRA_TESTS)" $(KERNEL)
 
 demo:
-	tests/vm/run.sh --kernel $(KERNEL) --demo
+	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --demo
 
 checkpatch:
 	tests/checkpatch.sh
@@ -66,6 +70,7 @@ help:
 	@echo "make [KDIR=...]         build mkvm.ko (default: running kernel's headers)"
 	@echo "make install/uninstall  install into /lib/modules/<kernel>/extra"
 	@echo "make dkms-install       register, build and install through DKMS"
+	@echo "                        (DKMS_KERNEL=<release> for another kernel)"
 	@echo "make dkms-remove        remove every DKMS build of this version"
 	@echo "make check              run the suite in QEMU (KERNEL=stock|debug,"
 	@echo "                        TESTS='api kmod' subset, EXTRA_TESTS=DIR)"

@@ -35,6 +35,23 @@ declare -A expect=(
 total_pass=0 total_fail=0
 summary=()
 
+# Host-side, before any lane: the install step (so checkpatch's source is
+# there) and the style check.
+deps=""
+for lane in $lanes; do
+	# shellcheck source=/dev/null
+	deps="$deps $(. "$top/tests/kernels/$lane.lane" && echo "$LANE_DEPS")"
+done
+# shellcheck disable=SC2086
+"$top/tests/vm/deps.sh" $deps || exit 1
+if "$top/tests/checkpatch.sh"; then
+	echo "ok - checkpatch --strict clean on src/ and include/"
+	total_pass=1
+else
+	echo "not ok - checkpatch --strict on src/ and include/"
+	total_fail=1
+fi
+
 for lane in $lanes; do
 	start=$(date +%s)
 	pass=0 fail=0

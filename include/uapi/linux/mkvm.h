@@ -21,7 +21,11 @@
 
 #define MKVM_API_VERSION	1
 
-#define MKVMIO			0xAF	/* shared with KVM's magic, distinct numbers */
+/*
+ * KVM uses 0xAE. 0xAF numbers 0x00-0x1f belong to fsl_hypervisor; mkvm
+ * takes 0xa0 and up.
+ */
+#define MKVMIO			0xAF
 
 /*
  * System ioctls, on /dev/mkvm.
