@@ -216,7 +216,11 @@ judge() {
 start=$(date +%s)
 [ -n "$tests" ] || tests=$(make -s -C "$top/tests" list)
 [ "$tests" = none ] && tests=""
-log "lane $lane: kernel $KVER ($KIMAGE), tests: ${tests:-none}${extra:+, extra: $extra}"
+if [ "$mode" = demo ]; then
+	log "lane $lane: kernel $KVER ($KIMAGE), demo"
+else
+	log "lane $lane: kernel $KVER ($KIMAGE), tests: ${tests:-none}${extra:+, extra: $extra}"
+fi
 if [ $reuse = 1 ] && [ -f "$build/module-test/mkvm.ko" ] && [ -x "$build/tests/mkvm-modctl" ]; then
 	log "reusing the module and tests built in $build"
 else
