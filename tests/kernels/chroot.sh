@@ -8,8 +8,9 @@
 #
 #   chroot.sh SUITE        prints the chroot directory
 #
-# Cached in $MKVM_CACHE/chroots/SUITE (default /var/cache/mkvm), refreshed
-# when older than MKVM_CHROOT_MAX_DAYS (default 30). The mirror is the one
+# Cached in $MKVM_CACHE/chroots/SUITE (default /var/cache/mkvm), rebuilt
+# when this script changes or the chroot is older than
+# MKVM_CHROOT_MAX_DAYS (default 30). The mirror is the one
 # this machine's apt already uses: no host name is written anywhere.
 set -euo pipefail
 
@@ -18,8 +19,12 @@ cache=${MKVM_CACHE:-/var/cache/mkvm}
 dir=$cache/chroots/$suite
 max_days=${MKVM_CHROOT_MAX_DAYS:-30}
 
-if [ -f "$dir/.mkvm-ready" ] &&
-   [ -z "$(find "$dir/.mkvm-ready" -mtime +"$max_days")" ]; then
+stamp=$(sha256sum "$0" | cut -c1-16)
+ready() {
+	[ -f "$dir/.mkvm-ready" ] && [ "$(cat "$dir/.mkvm-ready")" = "$stamp" ] &&
+		[ -z "$(find "$dir/.mkvm-ready" -mtime +"$max_days")" ]
+}
+if ready; then
 	echo "$dir"
 	exit 0
 fi
@@ -37,13 +42,17 @@ mirror() {
 mkdir -p "$cache/chroots"
 exec 9>"$cache/chroots/.lock"
 flock 9
+if ready; then
+	echo "$dir"
+	exit 0
+fi
 
 start=$(date +%s)
 uri=$(mirror)
 echo "chroot.sh: debootstrap $suite (a minute or two)" >&2
 rm -rf "$dir"
 debootstrap --variant=minbase \
-	--include=make,gcc,libc6-dev,linux-headers-amd64,bc,flex,bison,libelf-dev,kmod,ca-certificates \
+	--include=make,gcc,libc6-dev,linux-headers-amd64,bc,flex,bison,libelf-dev,kmod,perl \
 	"$suite" "$dir" "$uri" >"$cache/chroots/$suite-debootstrap.log" 2>&1 || {
 	tail -n 20 "$cache/chroots/$suite-debootstrap.log" >&2
 	exit 1
@@ -53,14 +62,25 @@ debootstrap --variant=minbase \
 kver=$(chroot "$dir" dpkg-query -W -f='${Depends}' linux-headers-amd64 |
        sed -n 's/.*linux-headers-\([0-9][^ ,]*-amd64\).*/\1/p')
 [ -n "$kver" ] || { echo "chroot.sh: no kernel version in $suite's headers" >&2; exit 1; }
+# The package holding vmlinuz has had several names and places:
+# linux-binary-* with /usr/lib/modules/VER/vmlinuz (7.x),
+# linux-image-*-unsigned or linux-image-* with /boot/vmlinuz-VER (6.x).
+kimage=""
 mkdir -p "$dir/mkvm-kernel"
-chroot "$dir" sh -c "cd /mkvm-kernel && apt-get download -q linux-image-$kver-unsigned || apt-get download -q linux-image-$kver" >&2
-for deb in "$dir"/mkvm-kernel/*.deb; do
-	dpkg-deb -x "$deb" "$dir/mkvm-kernel"
-	rm -f "$deb"
+for pkg in "linux-binary-$kver" "linux-image-$kver-unsigned" "linux-image-$kver"; do
+	chroot "$dir" sh -c "cd /mkvm-kernel && apt-get download -q $pkg" >/dev/null 2>&1 || continue
+	for deb in "$dir"/mkvm-kernel/*.deb; do
+		dpkg-deb -x "$deb" "$dir/mkvm-kernel"
+		rm -f "$deb"
+	done
+	for f in "boot/vmlinuz-$kver" "usr/lib/modules/$kver/vmlinuz"; do
+		[ -f "$dir/mkvm-kernel/$f" ] && kimage=$dir/mkvm-kernel/$f
+	done
+	[ -n "$kimage" ] && break
 done
-[ -f "$dir/mkvm-kernel/boot/vmlinuz-$kver" ] || { echo "chroot.sh: no vmlinuz-$kver" >&2; exit 1; }
+[ -n "$kimage" ] || { echo "chroot.sh: no vmlinuz for $kver in $suite" >&2; exit 1; }
+echo "$kimage" >"$dir/.mkvm-kimage"
 echo "$kver" >"$dir/.mkvm-kver"
-touch "$dir/.mkvm-ready"
+echo "$stamp" >"$dir/.mkvm-ready"
 echo "chroot.sh: $suite ready in $(( $(date +%s) - start ))s: kernel $kver" >&2
 echo "$dir"

@@ -16,6 +16,7 @@ for lane in "${@:-stock}"; do
 	case "$lane" in
 	stock)	pkgs+=(linux-image-amd64 linux-headers-amd64) ;;
 	debug)	pkgs+=(flex bison bc libelf-dev libssl-dev) ;;
+	chroot)	pkgs+=(debootstrap) ;;
 	*)	echo "deps.sh: unknown lane '$lane'" >&2; exit 2 ;;
 	esac
 done

@@ -57,21 +57,41 @@ rm -rf "$out"
 mkdir -p "$out"
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 
-# The test build of the module, out of the work tree, warnings fatal.
+# kbuild DIR ARGS...: run the kernel's make for the module in DIR, in the
+# lane's chroot if it has one (newer kernels want their own gcc and libc;
+# objtool needs /proc there), with the lane's ARCH/CROSS_COMPILE.
+kbuild() {
+	local dir=$1
+	shift
+	if [ -z "${LANE_CHROOT:-}" ]; then
+		make -C "$KDIR" M="$dir" ${LANE_MAKE_ARGS:-} "$@"
+	else
+		unshare -m sh -c 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"' \
+			sh "$LANE_CHROOT" "$LANE_CHROOT" make -C "$KDIR" M="${dir#"$LANE_CHROOT"}" \
+			${LANE_MAKE_ARGS:-} "$@"
+	fi
+}
+
+# The test and release builds of the module, out of the work tree,
+# warnings fatal.
 build_module() {
 	local kind m
 	for kind in test release; do
-		m=$build/module-$kind
+		m=${LANE_CHROOT:-}$build/module-$kind
 		rm -rf "$m"
 		mkdir -p "$m"
 		cp -r "$top/Kbuild" "$top/dkms.conf" "$top/src" "$top/include" "$m/"
-		if ! make -C "$KDIR" M="$m" MKVM_TEST=$([ $kind = test ] && echo 1 || echo 0) \
+		if ! kbuild "$m" MKVM_TEST=$([ $kind = test ] && echo 1 || echo 0) \
 			W=1 modules >"$out/module-$kind-build.log" 2>&1; then
 			tail -n 30 "$out/module-$kind-build.log" >&2
 			die "$kind module build failed against $KDIR"
 		fi
 		if grep -E 'warning:|error:' "$out/module-$kind-build.log" >&2; then
 			die "$kind module build has warnings (W=1) against $KDIR"
+		fi
+		if [ -n "${LANE_CHROOT:-}" ]; then
+			mkdir -p "$build/module-$kind"
+			cp "$m/mkvm.ko" "$build/module-$kind/"
 		fi
 	done
 	# The fault triggers must never reach a release build.
