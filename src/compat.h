@@ -18,4 +18,9 @@
 #error "mkvm supports Linux 6.1 up to 7.x only"
 #endif
 
+/* Guest-physical and user addresses are u64 in the ABI and used as such. */
+#ifndef CONFIG_64BIT
+#error "mkvm supports 64-bit kernels only (x86_64, arm64)"
+#endif
+
 #endif /* MKVM_COMPAT_H */

@@ -58,7 +58,8 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 static const struct file_operations mkvm_dev_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = mkvm_dev_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+	/* Integer arguments must pass unchanged: no compat_ptr(). */
+	.compat_ioctl = mkvm_dev_ioctl,
 	.llseek = noop_llseek,
 };
 

@@ -15,8 +15,12 @@
  * Readers never block writers and writers never block readers; a reader
  * sees either the whole old layout or the whole new one.
  *
- * Deleting or moving a slot will also have to zap its stage-2 mappings;
- * that belongs to the MMU and comes with it.
+ * Deleting or moving a slot will also have to zap its stage-2 mappings,
+ * and the new layout must not become visible before that zap: like KVM's
+ * kvm_invalidate_memslot(), the MMU will first publish an invalid copy of
+ * the old slot (faults on it retry), wait for SRCU, zap, and only then
+ * publish the new layout. All of that will go through slots_commit(), the
+ * one place that publishes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -143,6 +147,9 @@ static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
 	/* No reader can be inside @active any more: bring it up to date. */
 	slots_replace(active, old, new);
 	active->generation = next->generation;
+	WARN_ON_ONCE(active->nr != next->nr ||
+		     memcmp(active->by_gfn, next->by_gfn,
+			    next->nr * sizeof(next->by_gfn[0])));
 
 	if (old) {
 		vm->slots_by_id[old->id] = NULL;
@@ -173,6 +180,9 @@ static int region_validate(const struct mkvm_userspace_memory_region *mem)
 		return -EINVAL;
 	if (check_add_overflow(mem->guest_phys_addr, mem->memory_size, &end) ||
 	    end > MKVM_MAX_GFN << PAGE_SHIFT)
+		return -EINVAL;
+	/* As KVM: a tagged address (arm64 TBI, x86 LAM) is not an hva. */
+	if (mem->userspace_addr != untagged_addr(mem->userspace_addr))
 		return -EINVAL;
 	if (mem->userspace_addr + mem->memory_size < mem->userspace_addr)
 		return -EINVAL;

@@ -8,6 +8,8 @@
  *   kasan_uaf		read a freed object: the debug lane's KASAN must report
  *   lock_inversion	take two mutexes in both orders: lockdep must report
  *   leak		lose a small allocation: kmemleak must report
+ *   leak_count	count one VM more than exists, as a leaked VM would:
+ *			the harness's leaked-object check must report
  *
  * None of this is built into a release module (Kbuild: MKVM_TEST=1).
  */
@@ -58,6 +60,11 @@ static noinline void trigger_leak(void)
 	pr_info("test trigger: leaking an object (%s)\n", p ? "ok" : "ENOMEM");
 }
 
+static void trigger_leak_count(void)
+{
+	mkvm_stat_inc(MKVM_STAT_VMS);
+}
+
 struct test_trigger {
 	const char *name;
 	void (*fire)(void);
@@ -68,6 +75,7 @@ static const struct test_trigger test_triggers[] = {
 	{ "kasan_uaf", trigger_kasan_uaf },
 	{ "lock_inversion", trigger_lock_inversion },
 	{ "leak", trigger_leak },
+	{ "leak_count", trigger_leak_count },
 };
 
 static ssize_t trigger_write(struct file *file, const char __user *buf,

@@ -38,7 +38,7 @@ static const struct file_operations mkvm_vcpu_fops = {
 	.owner = THIS_MODULE,
 	.release = mkvm_vcpu_release,
 	.unlocked_ioctl = mkvm_vcpu_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+	.compat_ioctl = mkvm_vcpu_ioctl,
 	.llseek = noop_llseek,
 };
 

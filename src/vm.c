@@ -111,7 +111,8 @@ static const struct file_operations mkvm_vm_fops = {
 	.owner = THIS_MODULE,
 	.release = mkvm_vm_release,
 	.unlocked_ioctl = mkvm_vm_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
+	/* As KVM does: the layouts are the same for 32-bit userspace. */
+	.compat_ioctl = mkvm_vm_ioctl,
 	.llseek = noop_llseek,
 };
 

@@ -110,6 +110,7 @@ TEST(memory_region_bad_pointer)
 	ASSERT_ERRNO(ioctl(vm, MKVM_SET_USER_MEMORY_REGION, 1UL), EFAULT);
 	ASSERT_ERRNO(ioctl(vm, MKVM_SET_USER_MEMORY_REGION, guard), EFAULT);
 	ASSERT_ERRNO(ioctl(vm, MKVM_SET_USER_MEMORY_REGION, 0xffff880000000000UL), EFAULT);
+	ASSERT_EQ(mkvm_vm_stat("memslot_updates"), 0);
 	close(vm);
 	mkvm_assert_no_objects();
 }
@@ -168,6 +169,12 @@ TEST(memory_region_flags_and_ids_einval)
 	ASSERT_ERRNO(mkvm_set_region(vm, -1U, 0, 0, PAGE_SIZE, mem), EINVAL);
 	ASSERT_ERRNO(mkvm_set_region(vm, 64, 0, 0, 0, NULL), EINVAL);
 	ASSERT_OK(mkvm_set_region(vm, 63, MKVM_MEM_READONLY, 0, PAGE_SIZE, mem));
+	/* A delete validates the id and the flags too. */
+	ASSERT_ERRNO(mkvm_set_region(vm, 63, MKVM_MEM_LOG_DIRTY_PAGES, 0, 0, NULL), EINVAL);
+	ASSERT_ERRNO(mkvm_set_region(vm, 63, 1U << 9, 0, 0, NULL), EINVAL);
+	ASSERT_EQ(mkvm_vm_stat("memslots"), 1);
+	ASSERT_OK(mkvm_set_region(vm, 63, 0, 0, 0, NULL));
+	ASSERT_EQ(mkvm_vm_stat("memslots"), 0);
 	close(vm);
 }
 
@@ -250,7 +257,11 @@ TEST(memory_region_limits_einval)
 	close(vm);
 }
 
-/* The backing must be a user range: kernel addresses EFAULT, wrapping EINVAL. */
+/*
+ * The backing must be a user range: kernel addresses EFAULT, wrapping
+ * EINVAL, and a tagged address (arm64 top byte) EINVAL as in KVM; on x86
+ * without LAM a tagged address is simply not a user address: EFAULT.
+ */
 TEST(memory_region_bad_user_range)
 {
 	int vm = mkvm_vm_create();
@@ -261,6 +272,13 @@ TEST(memory_region_bad_user_range)
 				     (void *)(1UL << 63)), EFAULT);
 	ASSERT_ERRNO(mkvm_set_region(vm, 0, 0, 0, 2 * PAGE_SIZE,
 				     (void *)-PAGE_SIZE), EINVAL);
+#ifdef __aarch64__
+	ASSERT_ERRNO(mkvm_set_region(vm, 0, 0, 0, PAGE_SIZE,
+				     (char *)mkvm_map_anon(PAGE_SIZE) + (0x5aUL << 56)), EINVAL);
+#else
+	ASSERT_ERRNO(mkvm_set_region(vm, 0, 0, 0, PAGE_SIZE,
+				     (char *)mkvm_map_anon(PAGE_SIZE) + (0x5aUL << 56)), EFAULT);
+#endif
 	ASSERT_EQ(mkvm_stat(MKVM_DEBUGFS "/stats", "memslots"), 0);
 	close(vm);
 }

@@ -64,6 +64,19 @@ TEST(unload_busy_while_fds_open)
 	ASSERT_EQ(mkvm_module_load(NULL), 0);
 }
 
+/* An open debugfs file pins the module too. */
+TEST(unload_busy_while_debugfs_open)
+{
+	int fd;
+
+	ensure_loaded();
+	fd = ASSERT_OK(open(MKVM_DEBUGFS "/stats", O_RDONLY));
+	ASSERT_EQ(mkvm_module_unload(), -EWOULDBLOCK);
+	close(fd);
+	ASSERT_EQ(mkvm_module_unload(), 0);
+	ASSERT_EQ(mkvm_module_load(NULL), 0);
+}
+
 /* Fifty load, open, create, close, unload cycles. */
 TEST_T(load_use_unload_cycles, 120)
 {

@@ -4,6 +4,7 @@
  * fds passed to other processes, processes exiting without closing.
  * After each test every VM, vCPU and memslot must be gone (debugfs counters).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -221,6 +222,78 @@ TEST(exit_without_closing)
 	}
 	wait_child_ok(pid);
 	mkvm_assert_no_objects();
+}
+
+struct reader_arg {
+	int stop;
+	long reads, bad;
+};
+
+static void *stats_reader(void *p)
+{
+	struct reader_arg *a = p;
+	long gen, last = 0;
+
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		/* Each read is one SRCU section over one memslot set. */
+		long n = mkvm_vm_stat("memslots");
+
+		gen = mkvm_vm_stat("memslot_generation");
+		a->bad += n != 2 || gen < last;
+		last = gen;
+		a->reads++;
+	}
+	return NULL;
+}
+
+/*
+ * Readers of the memslot set never see a half-done update: while one
+ * thread keeps moving two slots around, readers always find exactly two
+ * slots and a generation that never goes back.
+ */
+TEST_T(memslot_moves_vs_readers, 120)
+{
+	int vm = mkvm_vm_create();
+	char *mem = mkvm_map_anon(2 * PAGE_SIZE);
+	struct reader_arg args[2] = { 0 };
+	pthread_t t[2];
+	int i;
+
+	ASSERT_OK(mkvm_set_region(vm, 0, 0, 0, PAGE_SIZE, mem));
+	ASSERT_OK(mkvm_set_region(vm, 1, 0, 16 * PAGE_SIZE, PAGE_SIZE, mem + PAGE_SIZE));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, stats_reader, &args[i]), 0);
+	for (i = 0; i < 2000; i++) {
+		ASSERT_OK(mkvm_set_region(vm, 0, 0, (i % 8 + 1) * PAGE_SIZE, PAGE_SIZE, mem));
+		ASSERT_OK(mkvm_set_region(vm, 1, 0, (i % 8 + 17) * PAGE_SIZE, PAGE_SIZE,
+					  mem + PAGE_SIZE));
+	}
+	for (i = 0; i < 2; i++) {
+		__atomic_store_n(&args[i].stop, 1, __ATOMIC_RELEASE);
+		ASSERT_EQ(pthread_join(t[i], NULL), 0);
+		ASSERT_EQ(args[i].bad, 0);
+		ASSERT_TRUE(args[i].reads > 0);
+	}
+	ASSERT_EQ(mkvm_vm_stat("memslot_generation"), 4002);
+	close(vm);
+	mkvm_assert_no_objects();
+}
+
+/* A VM's debugfs file opened before the VM died answers EIO, never stale data. */
+TEST(debugfs_stats_outlived_by_reader)
+{
+	int vm = mkvm_vm_create();
+	char path[300], buf[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vm%ld/stats", MKVM_DEBUGFS,
+		 mkvm_vm_id());
+	fd = ASSERT_OK(open(path, O_RDONLY));
+	ASSERT_TRUE(read(fd, buf, sizeof(buf)) > 0);
+	close(vm);
+	mkvm_assert_no_objects();
+	ASSERT_ERRNO(read(fd, buf, sizeof(buf)), EIO);
+	close(fd);
 }
 
 struct churn_arg {

@@ -73,21 +73,29 @@ long mkvm_stat(const char *file, const char *name)
 	return found;
 }
 
-long mkvm_vm_stat(const char *name)
+long mkvm_vm_id(void)
 {
-	char path[300] = "";
 	struct dirent *d;
 	DIR *dir = opendir(MKVM_DEBUGFS);
+	long id = -1;
 	int n = 0;
 
 	if (!dir)
 		tap_fail(__FILE__, __LINE__, "%s: %s", MKVM_DEBUGFS, strerror(errno));
 	while ((d = readdir(dir)))
-		if (!strncmp(d->d_name, "vm", 2) && ++n)
-			snprintf(path, sizeof(path), "%s/%s/stats", MKVM_DEBUGFS, d->d_name);
+		if (sscanf(d->d_name, "vm%ld", &id) == 1)
+			n++;
 	closedir(dir);
 	if (n != 1)
 		tap_fail(__FILE__, __LINE__, "%d VMs in debugfs, want 1", n);
+	return id;
+}
+
+long mkvm_vm_stat(const char *name)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/vm%ld/stats", MKVM_DEBUGFS, mkvm_vm_id());
 	return mkvm_stat(path, name);
 }
 

@@ -22,7 +22,9 @@ void *mkvm_map_anon(size_t size);
 
 /* "name value" lookup in a debugfs stats file; -1 if absent. */
 long mkvm_stat(const char *file, const char *name);
-/* A counter of the only live VM's debugfs stats; fails if not exactly one. */
+/* The only live VM's debugfs id (vm<N>); fails if not exactly one VM. */
+long mkvm_vm_id(void);
+/* A counter of the only live VM's debugfs stats. */
 long mkvm_vm_stat(const char *name);
 /* Fails the test unless every module-wide "alive" counter is zero. */
 void mkvm_assert_no_objects(void);

@@ -30,9 +30,15 @@ declare -A expect=(
 	[kasan_uaf]='BUG: KASAN: .*use-after-free'
 	[lock_inversion]='WARNING: possible circular locking dependency detected'
 	[leak]='unreferenced object'
+	[fail_exit]='^not ok [0-9]+ fail_exit$'
+	[taint_only]='taint_only: new taint'
+	[leak_count]='objects left after exit'
+	[early_exit]='no success sentinel from the guest'
+	[console_only_splat]='kernel splat in the console log'
+	[quiet_kmsg_splat]='^not ok [0-9]+ quiet_kmsg_splat: kernel splat'
 )
 
-total_pass=0 total_fail=0
+total_pass=0 total_fail=0 total_skip=0
 summary=()
 
 # Host-side, before any lane: the install step (so checkpatch's source is
@@ -54,17 +60,17 @@ fi
 
 for lane in $lanes; do
 	start=$(date +%s)
-	pass=0 fail=0
+	pass=0 fail=0 skip=0
 	echo "=== lane $lane: suite ==="
 	"$top/tests/vm/run.sh" --kernel "$lane" --tests "$tests" ${extra:+--extra "$extra"} \
 		2>&1 | tee "$logs/$lane-suite.log"
 	rc=${PIPESTATUS[0]}
 	line=$(tail -n1 "$logs/$lane-suite.log")
-	if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] && [ "$rc" = 0 ]; then
-		pass=${BASH_REMATCH[1]} fail=${BASH_REMATCH[2]}
+	if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]] && [ "$rc" = 0 ]; then
+		pass=${BASH_REMATCH[1]} fail=${BASH_REMATCH[2]} skip=${BASH_REMATCH[3]}
 	else
-		[[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] &&
-			pass=${BASH_REMATCH[1]} fail=${BASH_REMATCH[2]}
+		[[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]] &&
+			pass=${BASH_REMATCH[1]} fail=${BASH_REMATCH[2]} skip=${BASH_REMATCH[3]}
 		[ "$fail" -gt 0 ] || fail=1
 	fi
 
@@ -89,12 +95,13 @@ for lane in $lanes; do
 			fi
 		done
 	fi
-	summary+=("lane $lane: $pass passed, $fail failed in $(( $(date +%s) - start ))s")
+	summary+=("lane $lane: $pass passed, $fail failed, $skip skipped in $(( $(date +%s) - start ))s")
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
+	total_skip=$((total_skip + skip))
 done
 
 echo "=== summary ==="
 printf '%s\n' "${summary[@]}"
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]

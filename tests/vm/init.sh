@@ -48,10 +48,12 @@ result() {	# result OK|FAIL description [diagnostic file]
 check_kernel() {	# check_kernel label
 	dmesg -c >/tmp/dmesg.new
 	cat /tmp/dmesg.new >>/tmp/dmesg.all
-	if grep -E -f /mkvm/splat-patterns.txt /tmp/dmesg.new >/tmp/splat; then
-		result FAIL "$1: kernel splat" /tmp/splat
-		return
-	fi
+	grep -E -f /mkvm/splat-patterns.txt /tmp/dmesg.new >/tmp/splat
+	case $? in
+	0) result FAIL "$1: kernel splat" /tmp/splat; return ;;
+	1) ;;
+	*) result FAIL "$1: cannot scan the kernel log"; return ;;
+	esac
 	taint=$(cat /proc/sys/kernel/tainted)
 	if [ $((taint & ~TAINT_BASE & ~TAINT_OK)) -ne 0 ]; then
 		echo "tainted=$taint, was $TAINT_BASE" >/tmp/splat
@@ -72,7 +74,10 @@ check_kernel() {	# check_kernel label
 check_no_objects() {	# check_no_objects label
 	stats=/sys/kernel/debug/mkvm/stats
 	[ -e $stats ] || return 0
-	if grep -E '^(vms|vcpus|memslots) [^0]' $stats >/tmp/leak; then
+	grep -E '^(vms|vcpus|memslots) ' $stats >/tmp/objects
+	if [ "$(grep -c . /tmp/objects)" != 3 ]; then
+		result FAIL "$1: cannot read the object counters" $stats
+	elif grep -vE ' 0$' /tmp/objects >/tmp/leak; then
 		result FAIL "$1: objects left after exit" /tmp/leak
 	else
 		result OK "$1: no objects left"
@@ -91,11 +96,13 @@ run_program() {		# run_program path
 	say "# $name"
 	ensure_loaded || return
 	cd /tmp
-	rm -f /tmp/rc
-	# busybox sh has no PIPESTATUS: the status goes through a file.
-	{ timeout -s KILL "$TEST_TIMEOUT" "$1" 2>&1; echo $? >/tmp/rc; } |
-		sed 's/^/    /' >&3
-	rc=$(cat /tmp/rc 2>/dev/null)
+	# Output goes to a file, not a pipe: a stray child of a killed program
+	# could hold a pipe open forever. Then nothing of the program may
+	# outlive it (kill -1 spares only PID 1, this script).
+	timeout -s KILL "$TEST_TIMEOUT" "$1" >/tmp/out 2>&1
+	rc=$?
+	kill -9 -1 2>/dev/null
+	sed 's/^/    /' /tmp/out >&3
 	cd /
 	if [ "$rc" = 0 ]; then
 		result OK "$name"
@@ -109,14 +116,20 @@ run_program() {		# run_program path
 }
 
 check_kmemleak() {
+	km=/sys/kernel/debug/kmemleak
 	[ "$KMEMLEAK" = 1 ] || return 0
-	# kmemleak ignores objects younger than about 5 s.
+	# kmemleak ignores objects younger than about 5 s. A kmemleak that
+	# turned itself off refuses the scan: that is a failure, not a pass.
 	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	if grep -q . /sys/kernel/debug/kmemleak; then
-		head -n 40 /sys/kernel/debug/kmemleak >/tmp/leaks
-		result FAIL "kmemleak: no leaks" /tmp/leaks
+	if ! { echo scan >$km && echo scan >$km; } 2>/tmp/leaks; then
+		dmesg | grep -i kmemleak >>/tmp/leaks
+		result FAIL "kmemleak: scan refused (kmemleak off?)" /tmp/leaks
+		return
+	fi
+	cat $km >/tmp/leaks || { result FAIL "kmemleak: report unreadable"; return; }
+	if grep -q . /tmp/leaks; then
+		head -n 40 /tmp/leaks >/tmp/leaks.head
+		result FAIL "kmemleak: no leaks" /tmp/leaks.head
 	else
 		result OK "kmemleak: no leaks"
 	fi
@@ -141,7 +154,8 @@ check_kernel "boot"
 [ "$KMEMLEAK" = 1 ] && echo clear >/sys/kernel/debug/kmemleak
 
 if [ "$MODE" = demo ]; then
-	ensure_loaded && { /mkvm/bin/demo >&3 2>&1; echo $? >/tmp/rc; }
+	ensure_loaded && { /mkvm/bin/demo >/tmp/out 2>&1; echo $? >/tmp/rc; }
+	sed 's/^/    /' /tmp/out >&3
 	[ "$(cat /tmp/rc 2>/dev/null)" = 0 ] && result OK "demo" || result FAIL "demo"
 	check_kernel "demo"
 else

@@ -71,10 +71,10 @@
  * (same size, flags and userspace_addr, new guest_phys_addr).
  *
  * Errors: -EINVAL (bad id, unknown or reserved flag, misalignment, size or
- * address beyond the limits, wrap-around, an illegal change to an existing
- * slot, deleting a slot that does not exist), -EFAULT (the userspace range
- * is not valid for the process), -EEXIST (overlap with another slot),
- * -ENOMEM.
+ * address beyond the limits, wrap-around, a tagged userspace_addr, an
+ * illegal change to an existing slot, deleting a slot that does not
+ * exist), -EFAULT (the userspace range is not valid for the process),
+ * -EEXIST (overlap with another slot), -ENOMEM.
  */
 struct mkvm_userspace_memory_region {
 	__u32 slot;
