@@ -9,7 +9,7 @@
 #include <linux/random.h>
 
 #define SELFTEST_GFNS	512	/* a small space, so that collisions are common */
-#define SELFTEST_ROUNDS	1000
+#define SELFTEST_ROUNDS	300
 
 /* Two objects per id, so a move never rewrites a slot in place. */
 static struct mkvm_memslot selftest_spares[2][MKVM_NR_MEMSLOTS] __initdata;

@@ -17,14 +17,36 @@ for lane in "${@:-stock}"; do
 	stock)	pkgs+=(linux-image-amd64 linux-headers-amd64) ;;
 	debug)	pkgs+=(flex bison bc libelf-dev libssl-dev) ;;
 	chroot)	pkgs+=(debootstrap) ;;
+	arm64)	pkgs+=(linux-headers-amd64 gcc-aarch64-linux-gnu qemu-system-arm libc6-dev:arm64 libkmod-dev:arm64) ;;
 	*)	echo "deps.sh: unknown lane '$lane'" >&2; exit 2 ;;
 	esac
 done
 
+# arm64 packages come from the same bookworm archive, as a foreign
+# architecture; the base system stays amd64.
+if [[ " ${pkgs[*]} " == *":arm64 "* ]] &&
+   ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "mkvm: the arm64 lane needs arm64 packages. Run as root:" >&2
+		echo "  dpkg --add-architecture arm64 && apt-get update" >&2
+		exit 1
+	fi
+	dpkg --add-architecture arm64
+	apt-get update -qq >&2
+fi
+
+# Installed means: in the named architecture (pkg:arch), or else in the
+# native one or "all" (with arm64 added, one name can match several).
+native=$(dpkg --print-architecture)
+installed() {
+	local name=${1%%:*} arch=${1#*:}
+	[ "$arch" != "$1" ] || arch=""
+	dpkg-query -W -f='${Architecture} ${Status}\n' "$name" 2>/dev/null |
+		grep -qE "^(${arch:-$native|all}) install ok installed$"
+}
 missing=()
 for p in "${pkgs[@]}"; do
-	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	[ "$status" = "install ok installed" ] || missing+=("$p")
+	installed "$p" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -5,14 +5,14 @@
 # the checklist: mounts, baseline, load the module, run each test program
 # with the kernel checks after it, unload, kmemleak, sentinel, reboot.
 #
-# /dev/ttyS0 is the console (kernel log); /dev/ttyS1 carries the TAP
-# results. The line "mkvm-harness: success" is written to ttyS1 only if
+# The console carries the kernel log; $RESULT_DEV (a second serial port,
+# or a virtio console) carries the TAP results. The line "mkvm-harness: success" is written to ttyS1 only if
 # every check passed: a panic, hang or early exit leaves no sentinel, and
 # the host reads that as failure.
 
 export PATH=/bin:/sbin
 export HOME=/tmp
-. /mkvm/config		# MODE TESTS EXTRA KMEMLEAK TEST_TIMEOUT MKVM_VERSION
+. /mkvm/config	# MODE TESTS KMEMLEAK TEST_TIMEOUT MKVM_VERSION RESULT_DEV PRELOAD
 
 export MKVM_KO=/mkvm/mkvm.ko MKVM_REQUIRE=1 MKVM_VERSION
 TAINT_OK=$((4096 | 8192))	# O (out-of-tree) and E (unsigned) only
@@ -26,7 +26,15 @@ setup() {
 	mount -t devtmpfs dev /dev
 	mount -t debugfs debugfs /sys/kernel/debug
 	mount -t tmpfs tmp /tmp
-	exec 3>/dev/ttyS1
+	# Drivers the result port needs, where the kernel has them as modules.
+	for m in $PRELOAD; do
+		insmod "$m"
+	done
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ -e "$RESULT_DEV" ] && break
+		sleep 0.2
+	done
+	exec 3>"$RESULT_DEV"
 	echo 1 >/proc/sys/kernel/panic_on_oops
 }
 

@@ -57,6 +57,32 @@ rm -rf "$out"
 mkdir -p "$out"
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 
+# What differs between guest architectures; the lane names the one it uses.
+case "$LANE_ARCH" in
+x86_64)
+	QEMU=qemu-system-x86_64 QEMU_MACHINE="" CONSOLE=ttyS0
+	RESULT_DEV=/dev/ttyS1
+	QEMU_RESULT_ARGS=(-serial "file:$out/results")
+	TEST_CC=${CC:-gcc}
+	LIB_DIRS="/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64"
+	BUSYBOX=${LANE_BUSYBOX:-/bin/busybox}
+	;;
+aarch64)
+	# The virt machine has one UART: results go over virtio-console.
+	QEMU=qemu-system-aarch64 CONSOLE=ttyAMA0
+	QEMU_MACHINE="-M virt"
+	RESULT_DEV=/dev/hvc0
+	QEMU_RESULT_ARGS=(-device virtio-serial-device
+			  -chardev "file,id=results,path=$out/results"
+			  -device virtconsole,chardev=results)
+	TEST_CC=aarch64-linux-gnu-gcc
+	[ "$(uname -m)" = aarch64 ] && TEST_CC=${CC:-gcc}
+	LIB_DIRS="/lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu /lib"
+	BUSYBOX=${LANE_BUSYBOX:-/bin/busybox}
+	;;
+*)	die "lane $lane: unknown architecture $LANE_ARCH" ;;
+esac
+
 # kbuild DIR ARGS...: run the kernel's make for the module in DIR, in the
 # lane's chroot if it has one (newer kernels want their own gcc and libc;
 # objtool needs /proc there), with the lane's ARCH/CROSS_COMPILE.
@@ -103,18 +129,38 @@ build_module() {
 
 build_tests() {
 	rm -rf "$build/tests"
-	make -s -C "$top/tests" O="$build/tests" >"$out/tests-build.log" 2>&1 || {
+	make -s -C "$top/tests" O="$build/tests" CC="$TEST_CC" >"$out/tests-build.log" 2>&1 || {
 		cat "$out/tests-build.log" >&2
 		die "test programs failed to build"
 	}
 }
 
-# Copy a dynamically linked program's libraries into the staging root.
+# Copy the libraries dynamically linked programs need, and their
+# interpreter, into the staging root. readelf rather than ldd, so that it
+# works for a foreign architecture too.
 copy_libs() {	# copy_libs root binary...
-	local root=$1 lib
+	local root=$1 todo lib f d found
 	shift
-	for lib in $(ldd "$@" 2>/dev/null | awk '/=> \// {print $3} /^\t\// {print $1}' | sort -u); do
+	todo=$(for f in "$@"; do readelf -d "$f" 2>/dev/null; done |
+	       sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+	for f in "$@"; do
+		readelf -l "$f" 2>/dev/null | sed -n 's/.*interpreter: \(.*\)\]/\1/p'
+	done | sort -u | while read -r lib; do
 		cp --parents -L "$lib" "$root/"
+	done
+	while [ -n "$todo" ]; do
+		set -- $todo
+		todo=""
+		for lib in "$@"; do
+			[ -n "$(find "$root" -name "$lib" -print -quit)" ] && continue
+			found=""
+			for d in $LIB_DIRS; do
+				if [ -e "$d/$lib" ]; then found=$d/$lib; break; fi
+			done
+			[ -n "$found" ] || die "library $lib not found in $LIB_DIRS"
+			cp --parents -L "$found" "$root/"
+			todo="$todo $(readelf -d "$found" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
+		done
 	done
 }
 
@@ -123,7 +169,7 @@ copy_libs() {	# copy_libs root binary...
 stage_initramfs() {
 	local root=$1 mode=$2 t
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,mkvm/bin,mkvm/extra}
-	cp /bin/busybox "$root/bin/busybox"
+	cp "$BUSYBOX" "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	cp "$vmdir/init.sh" "$root/init"
 	cp "$vmdir/splat-patterns.txt" "$root/mkvm/"
@@ -133,7 +179,13 @@ stage_initramfs() {
 	KMEMLEAK=$KMEMLEAK
 	TEST_TIMEOUT=${MKVM_TEST_TIMEOUT:-600}
 	MKVM_VERSION=$version
+	RESULT_DEV=$RESULT_DEV
+	PRELOAD="$(for m in ${LANE_PRELOAD:-}; do echo "/mkvm/preload/${m##*/}"; done | xargs)"
 	EOF
+	if [ -n "${LANE_PRELOAD:-}" ]; then
+		mkdir -p "$root/mkvm/preload"
+		cp ${LANE_PRELOAD} "$root/mkvm/preload/"
+	fi
 	[ "$mode" = probe ] && return 0
 	cp "$build/module-test/mkvm.ko" "$root/mkvm/"
 	cp "$build/tests/"* "$root/mkvm/bin/"
@@ -158,11 +210,11 @@ boot() {
 	: >"$out/results"
 	: >"$out/console.log"
 	timeout --foreground -k 5 "$limit" \
-		qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m "$QEMU_MEM" \
+		"$QEMU" $QEMU_MACHINE -accel "$accel" -cpu "$cpu" -smp 2 -m "$QEMU_MEM" \
 		-nodefaults -nographic -no-reboot -monitor none \
-		-serial "file:$out/console.log" -serial "file:$out/results" \
+		-serial "file:$out/console.log" "${QEMU_RESULT_ARGS[@]}" \
 		-kernel "$KIMAGE" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=${MKVM_PANIC_ON_WARN:-0} loglevel=7 rdinit=/init" \
+		-append "console=$CONSOLE panic=-1 oops=panic panic_on_warn=${MKVM_PANIC_ON_WARN:-0} loglevel=7 rdinit=/init" \
 		</dev/null >"$out/qemu.log" 2>&1 &
 	qpid=$!
 	if [ -z "${BOOT_QUIET:-}" ]; then
@@ -192,7 +244,7 @@ detect_accel() {
 	fi
 	ACCEL=tcg
 	[ -n "$want" ] || return 0
-	key=$(echo "$(uname -r) $(qemu-system-x86_64 --version | head -n1) $want" | sha256sum | cut -c1-12)
+	key=$(echo "$(uname -r) $("$QEMU" --version | head -n1) $want" | sha256sum | cut -c1-12)
 	f=$cache/accel-$key
 	if [ -f "$f" ]; then
 		ACCEL=$(cat "$f")
