@@ -15,7 +15,7 @@ TESTS ?=
 EXTRA_TESTS ?=
 
 .PHONY: all modules kdir-check clean install uninstall dkms-install dkms-remove \
-	check demo checkpatch help
+	check check-matrix demo checkpatch help
 
 all: modules
 
@@ -57,8 +57,15 @@ dkms-remove:
 	-dkms remove mkvm/$(VERSION) --all
 	rm -rf $(DKMS_SRC)
 
+# Every lane: x86_64 kernels from bookworm to sid, the debug kernel,
+# arm64, and DKMS.
+MATRIX = stock debug trixie sid arm64 dkms
+
 check:
 	tests/vm/check.sh --tests "$(TESTS)" --extra "$(EXTRA_TESTS)" $(KERNEL)
+
+check-matrix:
+	tests/vm/check.sh --tests "$(TESTS)" --extra "$(EXTRA_TESTS)" $(MATRIX)
 
 demo:
 	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --demo
@@ -74,5 +81,6 @@ help:
 	@echo "make dkms-remove        remove every DKMS build of this version"
 	@echo "make check              run the suite in QEMU (KERNEL=stock|debug,"
 	@echo "                        TESTS='api kmod' subset, EXTRA_TESTS=DIR)"
+	@echo "make check-matrix       every lane: $(MATRIX)"
 	@echo "make demo               boot QEMU and run the demo program"
 	@echo "make checkpatch         checkpatch --strict on src/ and include/"

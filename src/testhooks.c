@@ -94,6 +94,20 @@ static const struct file_operations trigger_fops = {
 	.llseek = noop_llseek,
 };
 
+#ifdef MKVM_SELFTEST_BUILD_BREAK
+#include <linux/mm.h>
+/*
+ * The harness's proof that a lane catches a kernel-specific break: an API
+ * used without a compat.h wrapper. follow_pfn() exists in 6.1 and is gone
+ * from 6.10 on, so this builds on bookworm's kernel and breaks on newer.
+ */
+int mkvm_selftest_build_break(struct vm_area_struct *vma, unsigned long *pfn);
+int mkvm_selftest_build_break(struct vm_area_struct *vma, unsigned long *pfn)
+{
+	return follow_pfn(vma, 0, pfn);
+}
+#endif
+
 void mkvm_testhooks_init(struct dentry *root)
 {
 	struct dentry *dir = debugfs_create_dir("test", root);

@@ -39,6 +39,22 @@ declare -A expect=(
 )
 
 total_pass=0 total_fail=0 total_skip=0
+
+# A build that uses an API this lane's kernel lacks must fail the lane.
+selftest_build_break() {
+	local lane=$1 log=$logs/$1-selftest-build_break.log rc=0
+	echo "=== lane $lane: the harness must catch a kernel-specific build break ==="
+	MKVM_SELFTEST_BREAK=1 "$top/tests/vm/run.sh" --kernel "$lane" --tests none \
+		--name selftest-build_break >"$log" 2>&1 || rc=$?
+	if [ $rc -ne 0 ] && grep -q 'module build failed' "$log"; then
+		echo "ok - a kernel-specific build break fails the lane (as it must)"
+		pass=$((pass + 1))
+	else
+		echo "not ok - a kernel-specific build break did not fail the lane, log: $log"
+		tail -n 20 "$log"
+		fail=$((fail + 1))
+	fi
+}
 summary=()
 
 # Host-side, before any lane: the install step (so checkpatch's source is
@@ -50,6 +66,20 @@ for lane in $lanes; do
 done
 # shellcheck disable=SC2086
 "$top/tests/vm/deps.sh" $deps || exit 1
+# Lanes whose kernel takes long to get (a kernel build, a debootstrap, a
+# download) start getting it now, in the background, while earlier lanes
+# run: their scripts lock and cache, so lane_prepare later just waits for
+# or reuses the result.
+for lane in $lanes; do
+	(
+		# shellcheck source=/dev/null
+		. "$top/tests/kernels/$lane.lane"
+		if declare -F lane_prefetch >/dev/null; then
+			lane_prefetch >"$logs/$lane-prefetch.log" 2>&1
+		fi
+	) &
+done
+
 if "$top/tests/checkpatch.sh"; then
 	echo "ok - checkpatch --strict clean on src/ and include/"
 	total_pass=1
@@ -78,6 +108,10 @@ for lane in $lanes; do
 		# shellcheck source=/dev/null
 		must=$(. "$top/tests/kernels/$lane.lane" && echo "$LANE_MUST_CATCH")
 		for trig in $must; do
+			if [ "$trig" = build_break ]; then
+				selftest_build_break "$lane"
+				continue
+			fi
 			echo "=== lane $lane: the harness must catch '$trig' ==="
 			dir=$(mktemp -d)
 			cp "$top/tests/vm/triggers/$trig" "$dir/"
@@ -101,6 +135,7 @@ for lane in $lanes; do
 	total_skip=$((total_skip + skip))
 done
 
+wait
 echo "=== summary ==="
 printf '%s\n' "${summary[@]}"
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"

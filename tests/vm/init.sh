@@ -13,8 +13,9 @@
 export PATH=/bin:/sbin
 export HOME=/tmp
 . /mkvm/config	# MODE TESTS KMEMLEAK TEST_TIMEOUT MKVM_VERSION RESULT_DEV PRELOAD
+		# MKVM_KO LOADER
 
-export MKVM_KO=/mkvm/mkvm.ko MKVM_REQUIRE=1 MKVM_VERSION
+export MKVM_KO MKVM_REQUIRE=1 MKVM_VERSION
 TAINT_OK=$((4096 | 8192))	# O (out-of-tree) and E (unsigned) only
 n=0
 failed=0
@@ -92,10 +93,16 @@ check_no_objects() {	# check_no_objects label
 	fi
 }
 
+# libkmod from a path by default; modprobe by name for a module installed
+# in /lib/modules (the DKMS lane), as users load it.
 ensure_loaded() {
 	mkvm-modctl loaded && return 0
-	mkvm-modctl load 2>/tmp/load.err && return 0
-	result FAIL "load mkvm.ko" /tmp/load.err
+	if [ "$LOADER" = modprobe ]; then
+		modprobe mkvm 2>/tmp/load.err && return 0
+	else
+		mkvm-modctl load 2>/tmp/load.err && return 0
+	fi
+	result FAIL "load mkvm ($LOADER)" /tmp/load.err
 	return 1
 }
 

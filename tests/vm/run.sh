@@ -108,6 +108,7 @@ build_module() {
 		mkdir -p "$m"
 		cp -r "$top/Kbuild" "$top/dkms.conf" "$top/src" "$top/include" "$m/"
 		if ! kbuild "$m" MKVM_TEST=$([ $kind = test ] && echo 1 || echo 0) \
+			MKVM_SELFTEST_BREAK="${MKVM_SELFTEST_BREAK:-0}" \
 			W=1 modules >"$out/module-$kind-build.log" 2>&1; then
 			tail -n 30 "$out/module-$kind-build.log" >&2
 			die "$kind module build failed against $KDIR"
@@ -180,6 +181,8 @@ stage_initramfs() {
 	TEST_TIMEOUT=${MKVM_TEST_TIMEOUT:-600}
 	MKVM_VERSION=$version
 	RESULT_DEV=$RESULT_DEV
+	MKVM_KO=${GUEST_KO_PATH:-/mkvm/mkvm.ko}
+	LOADER=${GUEST_LOADER:-libkmod}
 	PRELOAD="$(for m in ${LANE_PRELOAD:-}; do echo "/mkvm/preload/${m##*/}"; done | xargs)"
 	EOF
 	if [ -n "${LANE_PRELOAD:-}" ]; then
@@ -187,7 +190,14 @@ stage_initramfs() {
 		cp ${LANE_PRELOAD} "$root/mkvm/preload/"
 	fi
 	[ "$mode" = probe ] && return 0
-	cp "$build/module-test/mkvm.ko" "$root/mkvm/"
+	if [ -n "${GUEST_KO:-}" ]; then
+		# The lane's own module (e.g. DKMS-built), found by modprobe.
+		mkdir -p "$root/$(dirname "$GUEST_KO_PATH")"
+		cp "$GUEST_KO" "$root/$GUEST_KO_PATH"
+		depmod -b "$root" "$KVER"
+	else
+		cp "$build/module-test/mkvm.ko" "$root/mkvm/"
+	fi
 	cp "$build/tests/"* "$root/mkvm/bin/"
 	cp "$build/tests/mkvm-modctl" "$root/bin/"
 	if [ -n "$extra" ]; then
@@ -265,9 +275,11 @@ detect_accel() {
 # scanned for splats (catches anything the guest could not report).
 judge() {
 	local pass fail skip verdict=0 scan=0
-	skip=$(grep -cE '^ *ok .*# SKIP' "$out/results" || true)
-	pass=$(( $(grep -cE '^ *ok ' "$out/results" || true) - skip ))
-	fail=$(grep -cE '^ *not ok ' "$out/results" || true)
+	# The guest's TAP, plus what lane hooks checked on the host.
+	cat "$out/results" "$out/host-results" >"$out/all-results"
+	skip=$(grep -cE '^ *ok .*# SKIP' "$out/all-results" || true)
+	pass=$(( $(grep -cE '^ *ok ' "$out/all-results" || true) - skip ))
+	fail=$(grep -cE '^ *not ok ' "$out/all-results" || true)
 	grep -E -f "$vmdir/splat-patterns.txt" "$out/console.log" >"$out/splats" || scan=$?
 	if [ $scan -gt 1 ]; then
 		log "cannot scan the console log"
@@ -306,9 +318,25 @@ else
 	build_module
 	build_tests
 fi
+# Optional lane hooks: lane_guest_module provides the module the guest
+# loads (GUEST_KO, GUEST_KO_PATH, GUEST_LOADER); lane_after_boot checks
+# host state after the run and prints TAP lines, which judge() counts.
+: >"$out/host-results"
+if declare -F lane_guest_module >/dev/null; then
+	lane_guest_module >"$out/lane-module.log" 2>&1 || {
+		tail -n 30 "$out/lane-module.log" >&2
+		die "lane $lane: cannot provide the guest's module"
+	}
+	# shellcheck source=/dev/null
+	. "$out/lane-module.env"
+fi
 stage_initramfs "$out/root" "$mode"
 pack_initramfs "$out/root" "$out/initramfs.img"
 detect_accel
 log "accelerator: $ACCEL"
 boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
+if declare -F lane_after_boot >/dev/null; then
+	lane_after_boot >"$out/host-results" 2>"$out/lane-after.log" || true
+	cat "$out/host-results" >&2
+fi
 judge
