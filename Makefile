@@ -15,7 +15,7 @@ TESTS ?=
 EXTRA_TESTS ?=
 
 .PHONY: all modules kdir-check clean install uninstall dkms-install dkms-remove \
-	check check-matrix demo checkpatch help
+	check check-matrix matrix-lanes demo checkpatch help
 
 all: modules
 
@@ -65,7 +65,10 @@ check:
 	tests/vm/check.sh --tests "$(TESTS)" --extra "$(EXTRA_TESTS)" $(KERNEL)
 
 check-matrix:
-	tests/vm/check.sh --tests "$(TESTS)" --extra "$(EXTRA_TESTS)" $(MATRIX)
+	$(MAKE) --no-print-directory check KERNEL="$(MATRIX)"
+
+matrix-lanes:
+	@echo $(MATRIX)
 
 demo:
 	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --demo
