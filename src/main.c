@@ -12,6 +12,7 @@
 
 #include "compat.h"
 #include "main.h"
+#include "pgtable.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -75,6 +76,8 @@ static int __init mkvm_init(void)
 	int r;
 
 	r = mkvm_memslot_selftest();
+	if (!r)
+		r = mkvm_pgtable_selftest();
 	if (r)
 		return r;
 
