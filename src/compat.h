@@ -23,4 +23,13 @@
 #error "mkvm supports 64-bit kernels only (x86_64, arm64)"
 #endif
 
+/*
+ * 7.x turned the young callbacks' int into bool. Take the type from the
+ * headers themselves rather than from a version number (typeof evaluates
+ * nothing).
+ */
+#include <linux/mmu_notifier.h>
+#define mkvm_young_t \
+	typeof(((struct mmu_notifier_ops *)NULL)->clear_young(NULL, NULL, 0, 0))
+
 #endif /* MKVM_COMPAT_H */

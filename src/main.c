@@ -14,9 +14,10 @@
 #include "main.h"
 #include "pgtable.h"
 #include "stats.h"
+#include "vcpu.h"
 #include "vm.h"
 
-#ifdef MKVM_TEST_BUILD
+#ifdef CONFIG_MKVM_TEST_BUILD
 #define MKVM_BUILD_KIND "test build: debugfs fault triggers compiled in"
 #else
 #define MKVM_BUILD_KIND "release build"
@@ -36,6 +37,10 @@ long mkvm_check_extension(unsigned long cap)
 		return MKVM_MAX_VCPU_ID;
 	case MKVM_CAP_GUEST_PHYS_BITS:
 		return MKVM_GUEST_PHYS_BITS;
+	case MKVM_CAP_RUN:
+		return 1;
+	case MKVM_CAP_MAX_RUN_OPS:
+		return MKVM_MAX_RUN_OPS;
 	default:
 		return 0;
 	}

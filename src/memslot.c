@@ -33,6 +33,8 @@
 #include <linux/mkvm.h>
 
 #include "memslot.h"
+#include "mmu.h"
+#include "notifier.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -131,6 +133,12 @@ static void slots_replace(struct mkvm_memslots *slots,
 	}
 }
 
+static void slots_publish(struct mkvm_vm *vm, void *next)
+{
+	rcu_assign_pointer(vm->memslots, (struct mkvm_memslots *)next);
+}
+
+/* Publish one change to the active set: @old replaced by @new. */
 static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
 			 struct mkvm_memslot *new)
 {
@@ -141,7 +149,8 @@ static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
 
 	slots_replace(next, old, new);
 	next->generation = active->generation + 1;
-	rcu_assign_pointer(vm->memslots, next);
+	/* Never between an invalidation's start and its end (notifier.c). */
+	mkvm_memslots_wait_invalidations(vm, slots_publish, next);
 	synchronize_srcu_expedited(&vm->srcu);
 
 	/* No reader can be inside @active any more: bring it up to date. */
@@ -160,7 +169,23 @@ static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
 		vm->slots_by_id[new->id] = new;
 		mkvm_stat_inc(MKVM_STAT_MEMSLOTS);
 	}
-	atomic64_inc(&vm->stat_memslot_updates);
+}
+
+/*
+ * Deleting or moving a slot, in KVM's order (kvm_invalidate_memslot()):
+ * first publish an invalid copy, on which faults retry; once SRCU has
+ * synchronized, no fault still uses the old slot and none can start, so
+ * the zap leaves nothing behind; then publish the final layout. A guest
+ * never sees the new layout with the old slot's mappings still present.
+ */
+static void slots_retire(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			 struct mkvm_memslot *invalid, struct mkvm_memslot *new)
+{
+	*invalid = *old;
+	invalid->flags |= MKVM_MEMSLOT_INVALID;
+	slots_commit(vm, old, invalid);
+	mkvm_mmu_zap_slot(vm, invalid);
+	slots_commit(vm, invalid, new);
 }
 
 /* Checks that do not depend on the VM's current slots. */
@@ -215,19 +240,26 @@ static struct mkvm_memslot *slot_create(const struct mkvm_userspace_memory_regio
 int mkvm_set_memory_region(struct mkvm_vm *vm,
 			   const struct mkvm_userspace_memory_region *mem)
 {
-	struct mkvm_memslot *old, *new;
+	struct mkvm_memslot *old, *new, *invalid;
 	int r;
 
 	r = region_validate(mem);
 	if (r)
 		return r;
 
+	/* Allocated up front: a retirement cannot fail half way. */
+	invalid = kmalloc(sizeof(*invalid), GFP_KERNEL_ACCOUNT);
+	if (!invalid)
+		return -ENOMEM;
+
 	mutex_lock(&vm->slots_lock);
 	old = vm->slots_by_id[mem->slot];
 	if (!mem->memory_size) {
 		r = -EINVAL;
 		if (old) {
-			slots_commit(vm, old, NULL);
+			slots_retire(vm, old, invalid, NULL);
+			invalid = NULL;
+			atomic64_inc(&vm->stat_memslot_updates);
 			r = 0;
 		}
 		goto out;
@@ -254,10 +286,18 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	new = slot_create(mem);
 	if (!new)
 		goto out;
-	slots_commit(vm, old, new);
+	if (old) {
+		slots_retire(vm, old, invalid, new);
+		invalid = NULL;
+	} else {
+		slots_commit(vm, NULL, new);
+	}
+	atomic64_inc(&vm->stat_memslot_updates);
 	r = 0;
 out:
 	mutex_unlock(&vm->slots_lock);
+	/* Still ours unless a retirement took it. */
+	kfree(invalid);
 	return r;
 }
 
@@ -280,6 +320,6 @@ void mkvm_memslots_destroy(struct mkvm_vm *vm)
 	}
 }
 
-#ifdef MKVM_TEST_BUILD
+#ifdef CONFIG_MKVM_TEST_BUILD
 #include "selftest/memslot.c"
 #endif

@@ -2,6 +2,7 @@
 #ifndef MKVM_MEMSLOT_H
 #define MKVM_MEMSLOT_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 struct mkvm_vm;
@@ -17,6 +18,13 @@ struct mkvm_userspace_memory_region;
  * and retires the old one after an SRCU grace period, so a reader inside
  * srcu_read_lock(&vm->srcu) may use a slot it found until it unlocks.
  */
+/*
+ * Kernel-only flag: the slot is being deleted or moved. Faults on it retry
+ * until the change is done (KVM's KVM_MEMSLOT_INVALID). Userspace flags
+ * never include it: MKVM_SET_USER_MEMORY_REGION refuses unknown flags.
+ */
+#define MKVM_MEMSLOT_INVALID	BIT(31)
+
 struct mkvm_memslot {
 	u32 id;
 	u32 flags;
@@ -44,7 +52,7 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 struct mkvm_memslots *mkvm_memslots(struct mkvm_vm *vm);
 struct mkvm_memslot *mkvm_gfn_to_memslot(struct mkvm_memslots *slots, u64 gfn);
 
-#ifdef MKVM_TEST_BUILD
+#ifdef CONFIG_MKVM_TEST_BUILD
 int mkvm_memslot_selftest(void);
 #else
 static inline int mkvm_memslot_selftest(void) { return 0; }

@@ -434,6 +434,12 @@ bool mkvm_s2_age(struct mkvm_s2 *s2, u64 addr, u64 size, bool clear)
 			       clear ? MKVM_PTE_AF : 0);
 }
 
+/* Does any valid leaf map part of the range? (mmu_lock held) */
+bool mkvm_s2_any_mapped(struct mkvm_s2 *s2, u64 addr, u64 size)
+{
+	return s2_update_attrs(s2, addr, size, MKVM_PTE_VALID, 0);
+}
+
 /* Remove write permission from a range (mmu_lock for write). */
 bool mkvm_s2_wrprotect(struct mkvm_s2 *s2, u64 addr, u64 size)
 {
@@ -497,11 +503,24 @@ void mkvm_s2_leaf_mkyoung(const struct mkvm_s2_leaf *leaf)
 		set_bit(MKVM_PTE_AF_BIT, (unsigned long *)leaf->ptep);
 }
 
+/*
+ * Add permissions to a leaf (a write fault on a read-only entry), with
+ * mmu_lock for read: cmpxchg, so a racing change wins and the access that
+ * needed the permission faults again.
+ */
+void mkvm_s2_leaf_relax(const struct mkvm_s2_leaf *leaf, enum mkvm_prot prot)
+{
+	u64 new = leaf->pte | (prot & MKVM_PROT_R ? MKVM_PTE_R : 0) |
+		  (prot & MKVM_PROT_W ? MKVM_PTE_W : 0);
+
+	cmpxchg64(leaf->ptep, leaf->pte, new);
+}
+
 bool mkvm_s2_leaf_young(const struct mkvm_s2_leaf *leaf)
 {
 	return leaf->pte & MKVM_PTE_AF;
 }
 
-#ifdef MKVM_TEST_BUILD
+#ifdef CONFIG_MKVM_TEST_BUILD
 #include "selftest/pgtable.c"
 #endif

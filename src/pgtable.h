@@ -67,6 +67,7 @@ int mkvm_s2_map(struct mkvm_s2 *s2, u64 addr, int level, u64 pfn,
 bool mkvm_s2_unmap(struct mkvm_s2 *s2, u64 addr, u64 size);
 bool mkvm_s2_age(struct mkvm_s2 *s2, u64 addr, u64 size, bool clear);
 bool mkvm_s2_wrprotect(struct mkvm_s2 *s2, u64 addr, u64 size);
+bool mkvm_s2_any_mapped(struct mkvm_s2 *s2, u64 addr, u64 size);
 
 /**
  * struct mkvm_s2_leaf - what a lookup found
@@ -84,9 +85,10 @@ bool mkvm_s2_lookup(struct mkvm_s2 *s2, u64 addr, struct mkvm_s2_leaf *leaf);
 u64 mkvm_s2_leaf_pfn(const struct mkvm_s2_leaf *leaf, u64 addr);
 enum mkvm_prot mkvm_s2_leaf_prot(const struct mkvm_s2_leaf *leaf);
 void mkvm_s2_leaf_mkyoung(const struct mkvm_s2_leaf *leaf);
+void mkvm_s2_leaf_relax(const struct mkvm_s2_leaf *leaf, enum mkvm_prot prot);
 bool mkvm_s2_leaf_young(const struct mkvm_s2_leaf *leaf);
 
-#ifdef MKVM_TEST_BUILD
+#ifdef CONFIG_MKVM_TEST_BUILD
 int mkvm_pgtable_selftest(void);
 #else
 static inline int mkvm_pgtable_selftest(void) { return 0; }

@@ -16,6 +16,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
+#include "pgtable.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -66,6 +67,12 @@ static int vm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "vcpus %u\n", READ_ONCE(vm->nr_vcpus));
 	seq_printf(m, "memslot_updates %lld\n",
 		   atomic64_read(&vm->stat_memslot_updates));
+	seq_printf(m, "faults %lld\n", atomic64_read(&vm->stat_faults));
+	seq_printf(m, "zaps %lld\n", atomic64_read(&vm->stat_zapped));
+	read_lock(&vm->mmu_lock);
+	seq_printf(m, "s2_tables %ld\n",
+		   vm->s2 ? atomic_long_read(&vm->s2->nr_tables) : 0);
+	read_unlock(&vm->mmu_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vm_stats);

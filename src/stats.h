@@ -21,7 +21,7 @@ void mkvm_debugfs_exit(void);
 void mkvm_debugfs_vm_add(struct mkvm_vm *vm);
 void mkvm_debugfs_vm_remove(struct mkvm_vm *vm);
 
-#ifdef MKVM_TEST_BUILD
+#ifdef CONFIG_MKVM_TEST_BUILD
 void mkvm_testhooks_init(struct dentry *root);
 #else
 static inline void mkvm_testhooks_init(struct dentry *root) { }

@@ -10,11 +10,15 @@
  * so may sleep:
  *   1. remove the debugfs directory; debugfs waits for readers in flight,
  *      which are the last users that do not hold a reference;
- *   2. free the vCPUs (no vCPU fd is left, so nothing runs on them);
- *   3. free the memslots, then clean up the SRCU that protected them; no
- *      reader is left, since every reader is inside an ioctl on an fd;
- *   4. mmdrop() the creator's mm, last, as nothing above needs it;
- *   5. free the VM.
+ *   2. unregister the mmu_notifier: it runs release if exit_mmap has not
+ *      (both may run at once: seed 000) and waits for every callback in
+ *      flight, so from here on nothing outside this function touches the VM;
+ *   3. free the vCPUs (no vCPU fd is left, so nothing runs on them);
+ *   4. flush stage-2 (release normally did; this finds NULL then);
+ *   5. free the memslots, then clean up the SRCU that protected them; no
+ *      reader is left: ioctls hold an fd, callbacks are gone since step 2;
+ *   6. mmdrop() the creator's mm, last, as nothing above needs it;
+ *   7. free the VM.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,6 +33,8 @@
 #include <linux/mkvm.h>
 
 #include "main.h"
+#include "mmu.h"
+#include "notifier.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -47,12 +53,16 @@ static void mkvm_vm_destroy(struct mkvm_vm *vm)
 
 	might_sleep();
 	mkvm_debugfs_vm_remove(vm);
+	mkvm_notifier_unregister(vm);
 
 	/* The last reference is gone: nobody can take vm->lock any more. */
 	lockdep_assert_not_held(&vm->lock);
 	xa_for_each(&vm->vcpus, i, vcpu)
 		mkvm_vcpu_destroy(vcpu);
 	xa_destroy(&vm->vcpus);
+
+	lockdep_assert_not_held(&vm->mmu_lock);
+	mkvm_mmu_flush_all(vm);
 
 	lockdep_assert_not_held(&vm->slots_lock);
 	mkvm_memslots_destroy(vm);
@@ -139,14 +149,26 @@ static struct mkvm_vm *mkvm_vm_create(void)
 	mutex_init(&vm->slots_lock);
 	xa_init(&vm->vcpus);
 	mkvm_memslots_init(vm);
+	r = mkvm_mmu_init(vm);
+	if (r)
+		goto err_srcu;
 	mmgrab(current->mm);
 	vm->mm = current->mm;
+	/* Last: from here on callbacks can arrive, and everything is ready. */
+	r = mkvm_notifier_register(vm);
+	if (r)
+		goto err_mmu;
 
 	mkvm_stat_inc(MKVM_STAT_VMS);
 	mkvm_stat_inc(MKVM_STAT_VMS_CREATED);
 	mkvm_debugfs_vm_add(vm);
 	return vm;
 
+err_mmu:
+	mmdrop(vm->mm);
+	mkvm_mmu_flush_all(vm);
+err_srcu:
+	cleanup_srcu_struct(&vm->srcu);
 err_ida:
 	ida_free(&mkvm_vm_ida, vm->id);
 err_free:

@@ -2,8 +2,12 @@
 #ifndef MKVM_VM_H
 #define MKVM_VM_H
 
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/rcuwait.h>
 #include <linux/refcount.h>
+#include <linux/rwlock.h>
+#include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/xarray.h>
 
@@ -11,6 +15,7 @@
 
 struct dentry;
 struct mm_struct;
+struct mkvm_s2;
 
 #define MKVM_MAX_VCPUS		16
 #define MKVM_MAX_VCPU_ID	64
@@ -18,10 +23,14 @@ struct mm_struct;
 /**
  * struct mkvm_vm - one virtual machine
  *
- * Lock order, outermost first (KVM's, cut to what exists so far):
- *   vm->lock  ->  vm->slots_lock  ->  srcu_read_lock(&vm->srcu)
+ * Lock order, outermost first (KVM's):
+ *   vm->lock  ->  vm->slots_lock  ->  vm->mn_invalidate_lock (memslot swap)
+ *   srcu_read_lock(&vm->srcu)  ->  mm's mmap_lock (gup)  ->  vm->mmu_lock
  * vm->srcu readers never take slots_lock: its holder waits for them in
- * synchronize_srcu().
+ * synchronize_srcu(). Nothing that can sleep, allocate with reclaim or
+ * take mmap_lock runs under mmu_lock or mn_invalidate_lock: the notifier
+ * is called from reclaim and with mmap_lock held. mn_invalidate_lock and
+ * mmu_lock are never held together.
  *
  * Lifetime: @users counts the VM fd and each vCPU fd. The last put runs
  * mkvm_vm_destroy() (vm.c documents its order) in the context of the
@@ -50,7 +59,35 @@ struct mkvm_vm {
 	struct mkvm_memslots __rcu *memslots;
 	struct srcu_struct srcu;
 
+	/*
+	 * Protects @s2 (the pointer and the table), @mmu_invalidate_in_progress
+	 * and @mmu_invalidate_range_*, and every write of @mmu_invalidate_seq.
+	 * Faults and accesses hold it for read; everything that removes or
+	 * rewrites stage-2 entries, and the notifier, hold it for write.
+	 */
+	rwlock_t mmu_lock;
+	/* The stage-2 table; NULL once release has flushed it (seeds 000, 003). */
+	struct mkvm_s2 *s2;
+	/* Read lock-free by faults: see mkvm_mmu_invalidate_retry(). */
+	unsigned long mmu_invalidate_seq;
+	long mmu_invalidate_in_progress;
+	unsigned long mmu_invalidate_range_start;
+	unsigned long mmu_invalidate_range_end;
+
+	/*
+	 * Protects @mn_active_invalidate_count: invalidations between start and
+	 * end, whether or not they hit a memslot. A memslot swap waits on
+	 * @mn_memslots_update_rcuwait for it to reach zero, so that a start and
+	 * its end always see the same memslots.
+	 */
+	spinlock_t mn_invalidate_lock;
+	unsigned long mn_active_invalidate_count;
+	struct rcuwait mn_memslots_update_rcuwait;
+	struct mmu_notifier mmu_notifier;
+
 	/* Statistics, read lock-free by debugfs. */
+	atomic64_t stat_faults;
+	atomic64_t stat_zapped;
 	atomic64_t stat_memslot_updates;
 	struct dentry *debugfs_dir;
 };

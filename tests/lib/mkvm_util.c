@@ -112,6 +112,52 @@ void mkvm_assert_no_objects(void)
 	}
 }
 
+void mkvm_vcpu_open(int vm, int id, struct mkvm_vcpu_ctx *vcpu)
+{
+	vcpu->fd = ioctl(vm, MKVM_CREATE_VCPU, id);
+	if (vcpu->fd < 0)
+		tap_fail(__FILE__, __LINE__, "MKVM_CREATE_VCPU: %s", strerror(errno));
+	vcpu->run = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED)
+		tap_fail(__FILE__, __LINE__, "mmap vCPU: %s", strerror(errno));
+}
+
+int mkvm_run_ops(struct mkvm_vcpu_ctx *vcpu, struct mkvm_guest_op *ops, unsigned int n)
+{
+	vcpu->run->ops = (uintptr_t)ops;
+	vcpu->run->nr_ops = n;
+	vcpu->run->next_op = 0;
+	vcpu->run->op_progress = 0;
+	/* A new program: abandon whatever MMIO access was pending. */
+	vcpu->run->exit_reason = 0;
+	return ioctl(vcpu->fd, MKVM_RUN, 0);
+}
+
+static uint64_t guest_access(struct mkvm_vcpu_ctx *vcpu, uint32_t type, uint64_t gpa,
+			     unsigned int size, uint64_t data)
+{
+	struct mkvm_guest_op op = { .type = type, .size = size, .gpa = gpa, .data = data };
+
+	if (mkvm_run_ops(vcpu, &op, 1))
+		tap_fail(__FILE__, __LINE__, "MKVM_RUN at 0x%llx: %s",
+			 (unsigned long long)gpa, strerror(errno));
+	if (vcpu->run->exit_reason != MKVM_EXIT_DONE || vcpu->run->next_op != 1)
+		tap_fail(__FILE__, __LINE__, "MKVM_RUN at 0x%llx: exit %u, next_op %u",
+			 (unsigned long long)gpa, vcpu->run->exit_reason, vcpu->run->next_op);
+	return op.data;
+}
+
+uint64_t mkvm_guest_read(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, unsigned int size)
+{
+	return guest_access(vcpu, MKVM_OP_READ, gpa, size, 0);
+}
+
+void mkvm_guest_write(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, unsigned int size,
+		      uint64_t data)
+{
+	guest_access(vcpu, MKVM_OP_WRITE, gpa, size, data);
+}
+
 int mkvm_send_fd(int sock, int fd)
 {
 	char data = 'F';

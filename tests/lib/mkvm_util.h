@@ -29,6 +29,20 @@ long mkvm_vm_stat(const char *name);
 /* Fails the test unless every module-wide "alive" counter is zero. */
 void mkvm_assert_no_objects(void);
 
+/* A vCPU with its run page mapped. */
+struct mkvm_vcpu_ctx {
+	int fd;
+	struct mkvm_run *run;
+};
+
+void mkvm_vcpu_open(int vm, int id, struct mkvm_vcpu_ctx *vcpu);
+/* MKVM_RUN over @ops from op 0; returns the ioctl's result. */
+int mkvm_run_ops(struct mkvm_vcpu_ctx *vcpu, struct mkvm_guest_op *ops, unsigned int n);
+/* One guest access that must complete; returns what a read read. */
+uint64_t mkvm_guest_read(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, unsigned int size);
+void mkvm_guest_write(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, unsigned int size,
+		      uint64_t data);
+
 int mkvm_send_fd(int sock, int fd);
 int mkvm_recv_fd(int sock);
 

@@ -48,6 +48,8 @@
 #define MKVM_CAP_MAX_VCPUS	4	/* vCPUs per VM */
 #define MKVM_CAP_MAX_VCPU_ID	5	/* vCPU ids: id < value */
 #define MKVM_CAP_GUEST_PHYS_BITS 6	/* guest-physical address width */
+#define MKVM_CAP_RUN		7	/* MKVM_RUN and the software vCPU: 1 */
+#define MKVM_CAP_MAX_RUN_OPS	8	/* ops in one MKVM_RUN program */
 
 /*
  * VM ioctls, on a VM fd.
@@ -93,5 +95,81 @@ struct mkvm_userspace_memory_region {
  * has MKVM_CAP_MAX_VCPUS vCPUs), -EEXIST (id in use), -ENOMEM, -EMFILE.
  */
 #define MKVM_CREATE_VCPU	_IO(MKVMIO, 0xa4)
+
+/*
+ * vCPU ioctls, on a vCPU fd.
+ *
+ * The software vCPU runs a program of guest memory accesses through the
+ * VM's stage-2 table. Userspace mmap()s one page of the vCPU fd at offset 0
+ * as a struct mkvm_run, points it at an array of struct mkvm_guest_op and
+ * calls MKVM_RUN (argument 0). docs/api.md describes the protocol.
+ */
+#define MKVM_OP_READ		1	/* read @size bytes at @gpa into @data */
+#define MKVM_OP_WRITE		2	/* write @size bytes of @data at @gpa */
+#define MKVM_OP_TOUCH_READ	3	/* read one byte of each page of [@gpa, @gpa + @len) */
+#define MKVM_OP_TOUCH_WRITE	4	/* write one byte (@data) to each page of the range */
+
+/**
+ * struct mkvm_guest_op - one guest memory access
+ * @type: MKVM_OP_*
+ * @size: 1, 2, 4 or 8 for READ and WRITE (@gpa aligned to it); 0 for TOUCH
+ * @gpa: guest-physical address (page aligned for TOUCH)
+ * @data: the value written; for READ, the value read (written back)
+ * @len: TOUCH: bytes, a page multiple; 0 otherwise
+ */
+struct mkvm_guest_op {
+	__u32 type;
+	__u32 size;
+	__u64 gpa;
+	__u64 data;
+	__u64 len;
+};
+
+#define MKVM_EXIT_DONE		1	/* every op ran */
+#define MKVM_EXIT_MMIO		2	/* an op needs userspace: see @mmio */
+
+/**
+ * struct mkvm_run - the mmap()ed page of a vCPU fd
+ * @ops: (in) user address of the struct mkvm_guest_op array
+ * @nr_ops: (in) its length, at most MKVM_CAP_MAX_RUN_OPS
+ * @next_op: (in/out) the op RUN starts at; RUN advances it past each op it
+ *	completes, so after -EINTR or an MMIO exit, RUN resumes there
+ * @op_progress: (in/out) bytes of a TOUCH op already done, likewise
+ * @exit_reason: (out) MKVM_EXIT_*
+ * @mmio: (out, and in for a read) the access no memslot can serve: a
+ *	guest-physical address outside every slot, or a write to a read-only
+ *	slot. For a read, userspace stores the value in @mmio.data before the
+ *	next RUN, which completes the op with it. RUN completes the access
+ *	only while @exit_reason still says MKVM_EXIT_MMIO: userspace that
+ *	sets @exit_reason to 0 abandons it, and RUN starts afresh at @next_op.
+ * @stat_faults: (out) stage-2 faults this vCPU handled
+ * @stat_retries: (out) faults retried because an invalidation raced
+ */
+struct mkvm_run {
+	__u64 ops;
+	__u32 nr_ops;
+	__u32 next_op;
+	__u64 op_progress;
+	__u32 exit_reason;
+	__u32 pad;
+	struct {
+		__u64 gpa;
+		__u64 data;
+		__u32 size;
+		__u8 is_write;
+		__u8 pad[3];
+	} mmio;
+	__u64 stat_faults;
+	__u64 stat_retries;
+};
+
+/*
+ * Errors: -EINVAL (argument not 0, no mmap()ed run page yet, a malformed
+ * op: unknown type, bad size, misaligned or out-of-range address, @next_op
+ * beyond @nr_ops), -E2BIG (@nr_ops too large), -EFAULT (the op array is
+ * unreadable, or the memory behind a slot cannot be resolved), -EINTR (a
+ * signal arrived; RUN resumes at @next_op), -ENOMEM.
+ */
+#define MKVM_RUN		_IO(MKVMIO, 0xa5)
 
 #endif /* _UAPI_LINUX_MKVM_H */

@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The MMU: the stage-2 table's owner. The fault path with KVM's sequence
+ * retry, the software vCPU's access through stage-2, the invalidation
+ * bookkeeping, and the handlers the notifier (notifier.c) runs per memslot.
+ *
+ * Owns vm->mmu_lock, vm->s2 and the vm->mmu_invalidate_* fields (vm.h says
+ * what protects what). The protocol, as in KVM:
+ *   - an invalidation raises mmu_invalidate_in_progress and zaps before the
+ *     primary MMU changes anything, and bumps mmu_invalidate_seq when done;
+ *   - a fault snapshots the sequence, resolves the page (may sleep), and
+ *     installs it under mmu_lock only if no invalidation overlapping it is
+ *     in progress and the sequence has not moved. Otherwise it retries.
+ * So no stage-2 entry can outlive the host mapping it was made from.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include <linux/mkvm.h>
+
+#include "memslot.h"
+#include "mmu.h"
+#include "pgtable.h"
+#include "vcpu.h"
+#include "vm.h"
+
+int mkvm_mmu_init(struct mkvm_vm *vm)
+{
+	struct mkvm_s2 *s2 = kzalloc(sizeof(*s2), GFP_KERNEL_ACCOUNT);
+
+	if (!s2)
+		return -ENOMEM;
+	if (mkvm_s2_init(s2)) {
+		kfree(s2);
+		return -ENOMEM;
+	}
+	rwlock_init(&vm->mmu_lock);
+	vm->s2 = s2;
+	return 0;
+}
+
+/**
+ * mkvm_mmu_flush_all() - drop all of stage-2
+ * @vm: the VM
+ *
+ * Called by the notifier's release (exit_mmap, or unregister at VM
+ * destroy) and by destroy itself. Those can run at the same time (seed
+ * 000): the table is detached under mmu_lock for write, so exactly one
+ * caller gets it and frees it; the others find NULL. Every other user of
+ * vm->s2 checks for NULL under mmu_lock (seed 003). Freeing happens after
+ * unlocking, since nothing can reach the detached table, and may yield.
+ */
+void mkvm_mmu_flush_all(struct mkvm_vm *vm)
+{
+	struct mkvm_s2 *s2;
+
+	might_sleep();
+	write_lock(&vm->mmu_lock);
+	s2 = vm->s2;
+	vm->s2 = NULL;
+	write_unlock(&vm->mmu_lock);
+
+	if (s2) {
+		mkvm_s2_destroy(s2);
+		kfree(s2);
+	}
+}
+
+void mkvm_mmu_invalidate_begin(struct mkvm_vm *vm, unsigned long start,
+			       unsigned long end)
+{
+	lockdep_assert_held_write(&vm->mmu_lock);
+	/*
+	 * Overlapping invalidations merge into one range that only shrinks
+	 * back when the last one ends: simpler than tracking each, and a
+	 * fault that retries a little too often is still correct.
+	 */
+	if (likely(vm->mmu_invalidate_in_progress++ == 0)) {
+		vm->mmu_invalidate_range_start = start;
+		vm->mmu_invalidate_range_end = end;
+	} else {
+		vm->mmu_invalidate_range_start =
+			min(vm->mmu_invalidate_range_start, start);
+		vm->mmu_invalidate_range_end =
+			max(vm->mmu_invalidate_range_end, end);
+	}
+}
+
+void mkvm_mmu_invalidate_end(struct mkvm_vm *vm, unsigned long start,
+			     unsigned long end)
+{
+	lockdep_assert_held_write(&vm->mmu_lock);
+	/* Bump the sequence in the same critical section (seed 004's rule). */
+	vm->mmu_invalidate_seq++;
+	/*
+	 * Sequence before in_progress. Pairs with the smp_rmb() in
+	 * mmu_invalidate_retry(): a fault that sees in_progress drop also
+	 * sees the new sequence, and retries.
+	 */
+	smp_wmb();
+	vm->mmu_invalidate_in_progress--;
+	WARN_ON_ONCE(vm->mmu_invalidate_in_progress < 0);
+}
+
+/* Must a fault that snapshotted @mmu_seq and maps [@hva, @hva_end) retry? */
+static bool mmu_invalidate_retry(struct mkvm_vm *vm, unsigned long mmu_seq,
+				 unsigned long hva, unsigned long hva_end)
+{
+	lockdep_assert_held(&vm->mmu_lock);
+	if (unlikely(vm->mmu_invalidate_in_progress) &&
+	    hva < vm->mmu_invalidate_range_end &&
+	    hva_end > vm->mmu_invalidate_range_start)
+		return true;
+	/* Pairs with the smp_wmb() in mkvm_mmu_invalidate_end(). */
+	smp_rmb();
+	return READ_ONCE(vm->mmu_invalidate_seq) != mmu_seq;
+}
+
+/*
+ * Notifier handlers: called by notifier.c with mmu_lock held for write,
+ * once per memslot the hva range hits. They return "needs a TLB flush",
+ * which for a software vCPU only reports that something changed.
+ */
+bool mkvm_unmap_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
+{
+	u64 chunk = mkvm_s2_level_size(1);
+	u64 gpa = range->start << PAGE_SHIFT, end = range->end << PAGE_SHIFT;
+	bool unmapped = false;
+
+	lockdep_assert_held_write(&vm->mmu_lock);
+	while (gpa < end) {
+		u64 next = min(ALIGN(gpa + 1, chunk), end);
+
+		/* Re-read: release may have taken the table while we yielded. */
+		if (!vm->s2)
+			break;
+		unmapped |= mkvm_s2_unmap(vm->s2, gpa, next - gpa);
+		gpa = next;
+		if (range->may_block && gpa < end)
+			cond_resched_rwlock_write(&vm->mmu_lock);
+	}
+	if (unmapped)
+		atomic64_inc(&vm->stat_zapped);
+	return unmapped;
+}
+
+static bool age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range,
+			  bool clear)
+{
+	lockdep_assert_held_write(&vm->mmu_lock);
+	/* After release there is no table: nothing is young (seed 003). */
+	if (!vm->s2)
+		return false;
+	return mkvm_s2_age(vm->s2, range->start << PAGE_SHIFT,
+			   (range->end - range->start) << PAGE_SHIFT, clear);
+}
+
+bool mkvm_age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
+{
+	return age_gfn_range(vm, range, true);
+}
+
+bool mkvm_test_age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
+{
+	return age_gfn_range(vm, range, false);
+}
+
+/*
+ * The stale-mapping auditor (test builds): at invalidate_range_end, before
+ * in_progress drops, nothing may map the invalidated range. A fault cannot
+ * have installed anything there since start (it retries), so any entry
+ * found is a missed zap: WARN now instead of a rare wrong read later.
+ */
+bool mkvm_audit_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
+{
+	lockdep_assert_held_write(&vm->mmu_lock);
+	if (!IS_ENABLED(CONFIG_MKVM_TEST_BUILD) || !vm->s2)
+		return false;
+	/* A walk that skips absent subtrees: cheap enough to leave on. */
+	WARN(mkvm_s2_any_mapped(vm->s2, range->start << PAGE_SHIFT,
+				(range->end - range->start) << PAGE_SHIFT),
+	     "mkvm: stale stage-2 entry in gfns 0x%llx-0x%llx after invalidation\n",
+	     range->start, range->end);
+	return false;
+}
+
+/* Zap a memslot's range (memslot.c, deleting or moving it). */
+void mkvm_mmu_zap_slot(struct mkvm_vm *vm, const struct mkvm_memslot *slot)
+{
+	struct mkvm_gfn_range range = {
+		.start = slot->base_gfn,
+		.end = slot->base_gfn + slot->npages,
+		.may_block = true,
+	};
+
+	write_lock(&vm->mmu_lock);
+	mkvm_unmap_gfn_range(vm, &range);
+	write_unlock(&vm->mmu_lock);
+}
+
+/*
+ * The largest leaf the host maps @hva with, from the host page tables, as
+ * x86 KVM sizes mappings: a lockless walk with interrupts off. What keeps
+ * the tables alive (seed 001): the fault runs in a thread of the VM's mm
+ * (checked on every vCPU ioctl), so exit_mmap cannot run; and a page-table
+ * page that munmap or a THP collapse frees is freed only after an IPI or
+ * an RCU grace period, neither of which can complete while this CPU has
+ * interrupts off (what GUP-fast relies on too). The answer is only a size
+ * hint: if the host mapping changes after the walk, an invalidation bumps
+ * the sequence and the fault retries before installing anything.
+ */
+static int host_mapping_level(struct mm_struct *mm, unsigned long hva)
+{
+	unsigned long flags;
+	int level = MKVM_S2_LEAF_LEVEL;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (pgd_none(pgd) || !pgd_present(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (p4d_none(p4d) || !p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (pud_none(pud) || !pud_present(pud))
+		goto out;
+	if (pud_leaf(pud)) {
+		level = 1;
+		goto out;
+	}
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	if (pmd_present(pmd) && pmd_leaf(pmd))
+		level = 2;
+out:
+	local_irq_restore(flags);
+	return level;
+}
+
+/* The level to map @gpa at: what the host maps, if the slot allows it. */
+static int fault_level(struct mkvm_vm *vm, const struct mkvm_memslot *slot,
+		       u64 gpa, unsigned long hva)
+{
+	int level = host_mapping_level(vm->mm, hva);
+
+	for (; level < MKVM_S2_LEAF_LEVEL; level++) {
+		u64 size = mkvm_s2_level_size(level);
+		u64 first = ALIGN_DOWN(gpa, size) >> PAGE_SHIFT;
+
+		/* Guest and host offsets must agree, the block fit the slot. */
+		if ((gpa & (size - 1)) == (hva & (size - 1)) &&
+		    first >= slot->base_gfn &&
+		    first + (size >> PAGE_SHIFT) <= slot->base_gfn + slot->npages)
+			break;
+	}
+	return level;
+}
+
+/* Resolve the host page; sets *writable if it may be mapped writable. */
+static int fault_get_page(unsigned long hva, bool write, bool slot_writable,
+			  struct page **page, bool *writable)
+{
+	*writable = false;
+	/* Map writable whenever the host page already is, as KVM does. */
+	if (slot_writable && get_user_page_fast_only(hva, FOLL_WRITE, page)) {
+		*writable = true;
+		return 0;
+	}
+	if (get_user_pages_unlocked(hva, 1, page, write ? FOLL_WRITE : 0) != 1)
+		return -EFAULT;
+	*writable = write;
+	return 0;
+}
+
+/* Install the leaf, or find the one a racing fault installed. */
+static int fault_map(struct mkvm_s2 *s2, u64 gpa, int level, struct page *page,
+		     unsigned long hva, bool writable, struct mkvm_memcache *mc)
+{
+	u64 size = mkvm_s2_level_size(level);
+	u64 pfn = page_to_pfn(page) - ((hva & (size - 1)) >> PAGE_SHIFT);
+	enum mkvm_prot prot = MKVM_PROT_R | (writable ? MKVM_PROT_W : 0);
+	struct mkvm_s2_leaf leaf;
+	int r;
+
+	r = mkvm_s2_map(s2, ALIGN_DOWN(gpa, size), level, pfn, prot, mc);
+	if (r == -ENOTBLK)	/* smaller leaves already there: add one */
+		r = mkvm_s2_map(s2, ALIGN_DOWN(gpa, PAGE_SIZE), MKVM_S2_LEAF_LEVEL,
+				page_to_pfn(page), prot, mc);
+	if (r != -EAGAIN)
+		return r;
+	/*
+	 * A leaf is there already. If it lacks the write permission this
+	 * fault has, it maps the same page: a different page would have
+	 * needed an invalidation, which the sequence check ruled out.
+	 */
+	if (writable && mkvm_s2_lookup(s2, gpa, &leaf) &&
+	    !(mkvm_s2_leaf_prot(&leaf) & MKVM_PROT_W)) {
+		WARN_ON_ONCE(mkvm_s2_leaf_pfn(&leaf, gpa) != page_to_pfn(page));
+		mkvm_s2_leaf_relax(&leaf, MKVM_PROT_W);
+	}
+	return 0;
+}
+
+/**
+ * mkvm_mmu_fault() - make @gpa accessible to @vcpu, or say why not
+ * @vcpu: the faulting vCPU (its mutex held, in a thread of the VM's mm)
+ * @gpa: guest-physical address
+ * @write: the access writes
+ *
+ * Return: 0 when the caller should retry the access (the page is mapped,
+ * or a race asked for a retry); MKVM_FAULT_MMIO when no memslot serves
+ * it; -EFAULT if the host memory cannot be resolved; -ENOMEM.
+ */
+int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
+{
+	struct mkvm_vm *vm = vcpu->vm;
+	struct mkvm_memslot *slot;
+	unsigned long mmu_seq, hva, size;
+	bool writable, slot_writable;
+	struct page *page;
+	int r, idx, level;
+
+	might_sleep();
+	/* Table pages come from the cache, filled here where we may sleep. */
+	r = mkvm_memcache_topup(&vcpu->memcache, MKVM_MEMCACHE_MIN);
+	if (r)
+		return r;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = mkvm_gfn_to_memslot(mkvm_memslots(vm), gpa >> PAGE_SHIFT);
+	r = 0;
+	if (slot && (slot->flags & MKVM_MEMSLOT_INVALID))
+		goto out_srcu;	/* being deleted or moved: retry */
+	slot_writable = slot && !(slot->flags & MKVM_MEM_READONLY);
+	r = MKVM_FAULT_MMIO;
+	if (!slot || (write && !slot_writable))
+		goto out_srcu;
+	hva = slot->userspace_addr +
+	      ((gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+
+	/* Snapshot the sequence before resolving the page. */
+	mmu_seq = READ_ONCE(vm->mmu_invalidate_seq);
+	/*
+	 * The snapshot before the page lookup. Pairs with the smp_wmb() in
+	 * mkvm_mmu_invalidate_end(): an invalidation that ends after this read
+	 * shows as a new sequence under mmu_lock, one still running as
+	 * in_progress.
+	 */
+	smp_rmb();
+
+	/* May sleep and take mmap_lock: no mmu_lock here. */
+	r = fault_get_page(hva, write, slot_writable, &page, &writable);
+	if (r)
+		goto out_srcu;
+	level = fault_level(vm, slot, gpa, hva);
+	size = mkvm_s2_level_size(level);
+
+	read_lock(&vm->mmu_lock);
+	if (!vm->s2) {
+		r = -EFAULT;	/* released: the mm is going away */
+	} else if (mmu_invalidate_retry(vm, mmu_seq, ALIGN_DOWN(hva, size),
+					ALIGN_DOWN(hva, size) + size)) {
+		vcpu->run->stat_retries++;
+		r = 0;
+	} else {
+		r = fault_map(vm->s2, gpa, level, page, hva, writable,
+			      &vcpu->memcache);
+		vcpu->run->stat_faults++;
+		atomic64_inc(&vm->stat_faults);
+	}
+	read_unlock(&vm->mmu_lock);
+
+	/* The mapping holds no reference: the notifier keeps it coherent. */
+	if (!r && writable && write)
+		set_page_dirty_lock(page);
+	put_page(page);
+out_srcu:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/**
+ * mkvm_mmu_access() - one guest access through stage-2
+ * @vcpu: the vCPU
+ * @gpa: guest-physical address, aligned to @size
+ * @size: 1, 2, 4 or 8
+ * @write: write *@data, else read into *@data
+ * @data: the value
+ *
+ * The walk and the access to the host page happen under mmu_lock for
+ * read, the software version of hardware walking stage-2 between TLB
+ * flushes: a zap (mmu_lock for write) cannot remove the entry while the
+ * access uses it, so no access ever touches a page the host took back.
+ *
+ * Return: 0, or -ENOENT if the vCPU must fault (no entry, or no write
+ * permission for a write).
+ */
+int mkvm_mmu_access(struct mkvm_vcpu *vcpu, u64 gpa, unsigned int size,
+		    bool write, u64 *data)
+{
+	struct mkvm_vm *vm = vcpu->vm;
+	struct mkvm_s2_leaf leaf;
+	void *va;
+	int r = -ENOENT;
+
+	read_lock(&vm->mmu_lock);
+	if (!vm->s2 || !mkvm_s2_lookup(vm->s2, gpa, &leaf))
+		goto out;
+	if (write && !(mkvm_s2_leaf_prot(&leaf) & MKVM_PROT_W))
+		goto out;
+	mkvm_s2_leaf_mkyoung(&leaf);
+	va = kmap_local_page(pfn_to_page(mkvm_s2_leaf_pfn(&leaf, gpa)));
+	if (write)
+		memcpy(va + offset_in_page(gpa), data, size);
+	else
+		memcpy(data, va + offset_in_page(gpa), size);
+	kunmap_local(va);
+	r = 0;
+out:
+	read_unlock(&vm->mmu_lock);
+	return r;
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM's mmu_notifier on its creator's mm: invalidation, aging, release.
+ *
+ * Owns vm->mn_invalidate_lock and vm->mn_active_invalidate_count. Every op
+ * is a const struct mkvm_hva_range handed to one iterator, the only code
+ * that walks memslots by host address: it enters vm->srcu, clips the range
+ * to each memslot it hits, and only then takes mmu_lock for write, runs
+ * on_lock once, the handler per slot, and after_handlers once.
+ *
+ * Rules from the core mm (kvm-locking-digest R1-R4): these run with
+ * mmap_lock held, from reclaim, and the young ops under a page-table
+ * spinlock, so nothing here sleeps except where the range says it may
+ * block, nothing allocates, and invalidate_range_start never fails (an
+ * -EAGAIN would mean its end is never called).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+
+#include "compat.h"
+#include "memslot.h"
+#include "mmu.h"
+#include "notifier.h"
+#include "vm.h"
+
+typedef bool (*mkvm_gfn_handler_t)(struct mkvm_vm *vm,
+				   struct mkvm_gfn_range *range);
+typedef void (*mkvm_hva_lock_fn_t)(struct mkvm_vm *vm, unsigned long start,
+				   unsigned long end);
+
+struct mkvm_hva_range {
+	unsigned long start;
+	unsigned long end;
+	mkvm_gfn_handler_t handler;
+	mkvm_hva_lock_fn_t on_lock;		/* before the handlers */
+	mkvm_hva_lock_fn_t after_handlers;	/* after them, still locked */
+	bool may_block;
+};
+
+static bool mkvm_null_handler(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
+{
+	return false;
+}
+
+static void mkvm_null_lock_fn(struct mkvm_vm *vm, unsigned long start,
+			      unsigned long end)
+{
+}
+
+static struct mkvm_vm *mn_to_vm(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct mkvm_vm, mmu_notifier);
+}
+
+/* Returns whether any handler returned true. */
+static bool mkvm_handle_hva_range(struct mkvm_vm *vm,
+				  const struct mkvm_hva_range *range)
+{
+	struct mkvm_memslots *slots;
+	bool locked = false, ret = false;
+	unsigned int i;
+	int idx;
+
+	if (WARN_ON_ONCE(range->end <= range->start))
+		return false;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slots = mkvm_memslots(vm);
+	for (i = 0; i < slots->nr; i++) {
+		struct mkvm_memslot *slot = slots->by_gfn[i];
+		unsigned long slot_end = slot->userspace_addr +
+					 (slot->npages << PAGE_SHIFT);
+		unsigned long start = max(range->start, slot->userspace_addr);
+		unsigned long end = min(range->end, slot_end);
+		struct mkvm_gfn_range gfns = {
+			.slot = slot,
+			.may_block = range->may_block,
+		};
+
+		if (start >= end)
+			continue;
+		gfns.start = slot->base_gfn +
+			     ((start - slot->userspace_addr) >> PAGE_SHIFT);
+		gfns.end = slot->base_gfn +
+			   ((end + PAGE_SIZE - 1 - slot->userspace_addr) >> PAGE_SHIFT);
+		if (!locked) {
+			locked = true;
+			write_lock(&vm->mmu_lock);
+			range->on_lock(vm, range->start, range->end);
+		}
+		ret |= range->handler(vm, &gfns);
+	}
+	if (locked) {
+		range->after_handlers(vm, range->start, range->end);
+		write_unlock(&vm->mmu_lock);
+	}
+	srcu_read_unlock(&vm->srcu, idx);
+	return ret;
+}
+
+static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
+					  const struct mmu_notifier_range *r)
+{
+	struct mkvm_vm *vm = mn_to_vm(mn);
+	const struct mkvm_hva_range range = {
+		.start = r->start,
+		.end = r->end,
+		.handler = mkvm_unmap_gfn_range,
+		.on_lock = mkvm_mmu_invalidate_begin,
+		.after_handlers = mkvm_null_lock_fn,
+		.may_block = mmu_notifier_range_blockable(r),
+	};
+
+	/*
+	 * Counted whether or not a memslot is hit; pairs with the decrement
+	 * in mkvm_mn_invalidate_range_end(). While it is non-zero, memslots
+	 * cannot be swapped (mkvm_memslots_wait_invalidations()), so start
+	 * and end make the same "does a slot overlap" decision and
+	 * mmu_invalidate_in_progress stays balanced.
+	 */
+	spin_lock(&vm->mn_invalidate_lock);
+	vm->mn_active_invalidate_count++;
+	spin_unlock(&vm->mn_invalidate_lock);
+
+	mkvm_handle_hva_range(vm, &range);
+	return 0;
+}
+
+static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
+					 const struct mmu_notifier_range *r)
+{
+	struct mkvm_vm *vm = mn_to_vm(mn);
+	const struct mkvm_hva_range range = {
+		.start = r->start,
+		.end = r->end,
+		/* Test builds audit for stale entries before in_progress drops. */
+		.handler = IS_ENABLED(CONFIG_MKVM_TEST_BUILD) ? mkvm_audit_gfn_range :
+							 mkvm_null_handler,
+		.on_lock = mkvm_null_lock_fn,
+		.after_handlers = mkvm_mmu_invalidate_end,
+		.may_block = mmu_notifier_range_blockable(r),
+	};
+	bool wake;
+
+	mkvm_handle_hva_range(vm, &range);
+
+	/* Pairs with the increment in mkvm_mn_invalidate_range_start(). */
+	spin_lock(&vm->mn_invalidate_lock);
+	if (!WARN_ON_ONCE(!vm->mn_active_invalidate_count))
+		vm->mn_active_invalidate_count--;
+	wake = !vm->mn_active_invalidate_count;
+	spin_unlock(&vm->mn_invalidate_lock);
+
+	/* A memslot update may be waiting for the last invalidation. */
+	if (wake)
+		rcuwait_wake_up(&vm->mn_memslots_update_rcuwait);
+}
+
+static bool mkvm_mn_age(struct mmu_notifier *mn, unsigned long start,
+			unsigned long end, mkvm_gfn_handler_t handler)
+{
+	const struct mkvm_hva_range range = {
+		.start = start,
+		.end = end,
+		.handler = handler,
+		.on_lock = mkvm_null_lock_fn,
+		.after_handlers = mkvm_null_lock_fn,
+		/* Called under the host's page-table spinlock. */
+		.may_block = false,
+	};
+
+	return mkvm_handle_hva_range(mn_to_vm(mn), &range);
+}
+
+static mkvm_young_t mkvm_mn_clear_flush_young(struct mmu_notifier *mn,
+					      struct mm_struct *mm,
+					      unsigned long start,
+					      unsigned long end)
+{
+	return mkvm_mn_age(mn, start, end, mkvm_age_gfn_range);
+}
+
+static mkvm_young_t mkvm_mn_clear_young(struct mmu_notifier *mn,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end)
+{
+	return mkvm_mn_age(mn, start, end, mkvm_age_gfn_range);
+}
+
+static mkvm_young_t mkvm_mn_test_young(struct mmu_notifier *mn,
+				       struct mm_struct *mm,
+				       unsigned long address)
+{
+	return mkvm_mn_age(mn, address, address + 1, mkvm_test_age_gfn_range);
+}
+
+/*
+ * exit_mmap, or mmu_notifier_unregister() at VM destroy, whichever comes
+ * first; they may also overlap (seed 000). Flushing is idempotent.
+ */
+static void mkvm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct mkvm_vm *vm = mn_to_vm(mn);
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	mkvm_mmu_flush_all(vm);
+	srcu_read_unlock(&vm->srcu, idx);
+}
+
+static const struct mmu_notifier_ops mkvm_mmu_notifier_ops = {
+	.invalidate_range_start = mkvm_mn_invalidate_range_start,
+	.invalidate_range_end = mkvm_mn_invalidate_range_end,
+	.clear_flush_young = mkvm_mn_clear_flush_young,
+	.clear_young = mkvm_mn_clear_young,
+	.test_young = mkvm_mn_test_young,
+	.release = mkvm_mn_release,
+};
+
+/* Called from VM create, in the creator's context (its mm is live). */
+int mkvm_notifier_register(struct mkvm_vm *vm)
+{
+	spin_lock_init(&vm->mn_invalidate_lock);
+	rcuwait_init(&vm->mn_memslots_update_rcuwait);
+	vm->mmu_notifier.ops = &mkvm_mmu_notifier_ops;
+	return mmu_notifier_register(&vm->mmu_notifier, vm->mm);
+}
+
+/*
+ * Called from VM destroy. unregister runs release if exit_mmap has not,
+ * and waits for every callback in flight: after it, none can touch the VM.
+ * If it landed between a start and its end, the count stays raised, as
+ * KVM notes: nothing may wait on it any more, so reset it.
+ */
+void mkvm_notifier_unregister(struct mkvm_vm *vm)
+{
+	mmu_notifier_unregister(&vm->mmu_notifier, vm->mm);
+	WARN_ON_ONCE(rcuwait_active(&vm->mn_memslots_update_rcuwait));
+	vm->mn_active_invalidate_count = 0;
+}
+
+/**
+ * mkvm_memslots_wait_invalidations() - publish memslots between invalidations
+ * @vm: the VM, with vm->slots_lock held
+ * @publish: called with no invalidation in flight, under mn_invalidate_lock
+ * @arg: for @publish
+ *
+ * Like kvm_swap_active_memslots(): a start and its end must see the same
+ * memslots. This can starve behind a stream of invalidations, as KVM's can.
+ */
+void mkvm_memslots_wait_invalidations(struct mkvm_vm *vm,
+				      void (*publish)(struct mkvm_vm *, void *),
+				      void *arg)
+{
+	lockdep_assert_held(&vm->slots_lock);
+	spin_lock(&vm->mn_invalidate_lock);
+	prepare_to_rcuwait(&vm->mn_memslots_update_rcuwait);
+	while (vm->mn_active_invalidate_count) {
+		set_current_state(TASK_UNINTERRUPTIBLE);
+		spin_unlock(&vm->mn_invalidate_lock);
+		schedule();
+		spin_lock(&vm->mn_invalidate_lock);
+	}
+	finish_rcuwait(&vm->mn_memslots_update_rcuwait);
+	publish(vm, arg);
+	spin_unlock(&vm->mn_invalidate_lock);
+}

@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The MMU through MKVM_RUN: guest accesses go through stage-2 and stay
+ * coherent with the process's memory across every mm operation; MMIO
+ * exits; block mappings; bad input; accesses racing with the host taking
+ * memory away. Every invalidation is also checked by the test build's
+ * stale-mapping auditor (a WARN fails the run).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/mkvm_util.h"
+#include "lib/tap.h"
+
+#define MB		(1024UL * 1024)
+#define GPA		(1UL << 30)	/* where the tests put their slot */
+
+struct guest {
+	int vm;
+	struct mkvm_vcpu_ctx vcpu;
+	char *mem;
+	size_t size;
+};
+
+/* A VM with one vCPU and one slot at GPA backed by @mem (or new anon memory). */
+static void guest_init(struct guest *g, char *mem, size_t size, uint32_t flags)
+{
+	g->vm = mkvm_vm_create();
+	g->size = size;
+	g->mem = mem ? mem : mkvm_map_anon(size);
+	ASSERT_OK(mkvm_set_region(g->vm, 0, flags, GPA, size, g->mem));
+	mkvm_vcpu_open(g->vm, 0, &g->vcpu);
+}
+
+/* Guest writes of every size land in the process's memory, and back. */
+TEST(anon_read_write_coherent)
+{
+	struct guest g;
+	uint64_t *p;
+
+	guest_init(&g, NULL, 4 * PAGE_SIZE, 0);
+	p = (uint64_t *)g.mem;
+	mkvm_guest_write(&g.vcpu, GPA, 8, 0x1122334455667788ULL);
+	ASSERT_EQ(p[0], 0x1122334455667788ULL);
+	mkvm_guest_write(&g.vcpu, GPA + 8, 4, 0xaabbccdd);
+	mkvm_guest_write(&g.vcpu, GPA + 12, 2, 0xeeff);
+	mkvm_guest_write(&g.vcpu, GPA + 14, 1, 0x42);
+	ASSERT_EQ(p[1], 0x0042eeffaabbccddULL);
+	p[2] = 0x0102030405060708ULL;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 16, 8), 0x0102030405060708ULL);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 16, 1), 0x08);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 18, 2), 0x0506);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 20, 4), 0x01020304);
+	/* Untouched memory reads as zero; the fault counters moved. */
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 3 * PAGE_SIZE, 8), 0);
+	ASSERT_TRUE(g.vcpu.run->stat_faults >= 2);
+	ASSERT_TRUE(mkvm_vm_stat("faults") >= 2);
+}
+
+/* A program of many ops runs in one RUN; reads come back in the array. */
+TEST(run_program_and_touch)
+{
+	struct guest g;
+	struct mkvm_guest_op ops[4] = {
+		{ .type = MKVM_OP_TOUCH_WRITE, .gpa = GPA, .len = 64 * PAGE_SIZE, .data = 0x5a },
+		{ .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA + 8, .data = 77 },
+		{ .type = MKVM_OP_READ, .size = 8, .gpa = GPA + 8 },
+		{ .type = MKVM_OP_TOUCH_READ, .gpa = GPA, .len = 64 * PAGE_SIZE },
+	};
+	int i;
+
+	guest_init(&g, NULL, 64 * PAGE_SIZE, 0);
+	ASSERT_OK(mkvm_run_ops(&g.vcpu, ops, 4));
+	ASSERT_EQ(g.vcpu.run->exit_reason, MKVM_EXIT_DONE);
+	ASSERT_EQ(g.vcpu.run->next_op, 4);
+	ASSERT_EQ(ops[2].data, 77);
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ(g.mem[i * PAGE_SIZE], 0x5a);
+}
+
+/* No slot: an MMIO exit with the details; a read completes with userspace's value. */
+TEST(mmio_exit_and_resume)
+{
+	struct guest g;
+	struct mkvm_guest_op ops[3] = {
+		{ .type = MKVM_OP_WRITE, .size = 4, .gpa = 0x1000, .data = 0xdeadbeef },
+		{ .type = MKVM_OP_READ, .size = 2, .gpa = 0x2002 },
+		{ .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA, .data = 9 },
+	};
+	struct mkvm_run *run;
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	run = g.vcpu.run;
+	ASSERT_OK(mkvm_run_ops(&g.vcpu, ops, 3));
+	ASSERT_EQ(run->exit_reason, MKVM_EXIT_MMIO);
+	ASSERT_EQ(run->next_op, 0);
+	ASSERT_EQ(run->mmio.gpa, 0x1000);
+	ASSERT_EQ(run->mmio.size, 4);
+	ASSERT_EQ(run->mmio.is_write, 1);
+	ASSERT_EQ(run->mmio.data, 0xdeadbeef);
+	ASSERT_OK(ioctl(g.vcpu.fd, MKVM_RUN, 0));
+	ASSERT_EQ(run->exit_reason, MKVM_EXIT_MMIO);
+	ASSERT_EQ(run->next_op, 1);
+	ASSERT_EQ(run->mmio.gpa, 0x2002);
+	ASSERT_EQ(run->mmio.is_write, 0);
+	run->mmio.data = 0xabcdef;
+	ASSERT_OK(ioctl(g.vcpu.fd, MKVM_RUN, 0));
+	ASSERT_EQ(run->exit_reason, MKVM_EXIT_DONE);
+	ASSERT_EQ(run->next_op, 3);
+	ASSERT_EQ(ops[1].data, 0xcdef);		/* truncated to the op's size */
+	ASSERT_EQ(*(uint64_t *)g.mem, 9);
+}
+
+/* A read-only slot reads fine; a write to it exits as an MMIO write. */
+TEST(readonly_slot_write_exits)
+{
+	struct guest g;
+	struct mkvm_guest_op op = { .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA, .data = 5 };
+
+	guest_init(&g, NULL, PAGE_SIZE, MKVM_MEM_READONLY);
+	*(uint64_t *)g.mem = 1234;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 1234);
+	ASSERT_OK(mkvm_run_ops(&g.vcpu, &op, 1));
+	ASSERT_EQ(g.vcpu.run->exit_reason, MKVM_EXIT_MMIO);
+	ASSERT_EQ(g.vcpu.run->mmio.is_write, 1);
+	ASSERT_EQ(g.vcpu.run->mmio.data, 5);
+	ASSERT_EQ(*(uint64_t *)g.mem, 1234);
+}
+
+/* Malformed programs are refused with the documented errno. */
+TEST(run_bad_input)
+{
+	struct guest g;
+	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
+	struct mkvm_guest_op bad[] = {
+		{ .type = MKVM_OP_READ, .size = 3, .gpa = GPA },
+		{ .type = MKVM_OP_READ, .size = 16, .gpa = GPA },
+		{ .type = MKVM_OP_READ, .size = 0, .gpa = GPA },
+		{ .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA + 4 },
+		{ .type = MKVM_OP_READ, .size = 8, .gpa = 1ULL << 48 },
+		{ .type = MKVM_OP_READ, .size = 8, .gpa = GPA, .len = 8 },
+		{ .type = 0, .size = 8, .gpa = GPA },
+		{ .type = 99, .size = 8, .gpa = GPA },
+		{ .type = MKVM_OP_TOUCH_READ, .gpa = GPA + 1, .len = PAGE_SIZE },
+		{ .type = MKVM_OP_TOUCH_READ, .gpa = GPA, .len = 100 },
+		{ .type = MKVM_OP_TOUCH_READ, .gpa = GPA, .len = 0 },
+		{ .type = MKVM_OP_TOUCH_READ, .gpa = -PAGE_SIZE, .len = 2 * PAGE_SIZE },
+	};
+	unsigned int i;
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_ERRNO(mkvm_run_ops(&g.vcpu, &bad[i], 1), EINVAL);
+		ASSERT_EQ(g.vcpu.run->next_op, 0);
+	}
+	ASSERT_ERRNO(ioctl(g.vcpu.fd, MKVM_RUN, 1), EINVAL);
+	ASSERT_ERRNO(mkvm_run_ops(&g.vcpu, &op, (1U << 20) + 1), E2BIG);
+	ASSERT_ERRNO(mkvm_run_ops(&g.vcpu, NULL, 1), EFAULT);
+	g.vcpu.run->ops = (uintptr_t)&op;
+	g.vcpu.run->nr_ops = 1;
+	g.vcpu.run->next_op = 2;
+	ASSERT_ERRNO(ioctl(g.vcpu.fd, MKVM_RUN, 0), EINVAL);
+	/* An empty program is fine. */
+	ASSERT_OK(mkvm_run_ops(&g.vcpu, &op, 0));
+	ASSERT_EQ(g.vcpu.run->exit_reason, MKVM_EXIT_DONE);
+	/* The run page is one page at offset 0. */
+	ASSERT_TRUE(mmap(NULL, 2 * PAGE_SIZE, PROT_READ, MAP_SHARED, g.vcpu.fd, 0) == MAP_FAILED);
+	ASSERT_TRUE(mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, g.vcpu.fd, PAGE_SIZE) ==
+		    MAP_FAILED);
+}
+
+/* A forked child cannot run the parent's vCPU. */
+TEST(run_from_other_mm_eio)
+{
+	struct guest g;
+	pid_t pid;
+	int status;
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	pid = ASSERT_OK(fork());
+	if (!pid) {
+		ASSERT_ERRNO(ioctl(g.vcpu.fd, MKVM_RUN, 0), EIO);
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* After MADV_DONTNEED the guest sees the fresh zero page, then new data. */
+TEST(anon_dontneed_guest_sees_zero)
+{
+	struct guest g;
+
+	guest_init(&g, NULL, 2 * PAGE_SIZE, 0);
+	mkvm_guest_write(&g.vcpu, GPA, 8, 111);
+	ASSERT_EQ(*(uint64_t *)g.mem, 111);
+	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 0);
+	*(uint64_t *)g.mem = 222;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 222);
+	ASSERT_TRUE(mkvm_vm_stat("zaps") >= 1);
+}
+
+/* munmap + mmap at the same address: the guest sees the new mapping. */
+TEST(anon_remap_guest_sees_new)
+{
+	struct guest g;
+	char *again;
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_write(&g.vcpu, GPA, 8, 1);
+	ASSERT_OK(munmap(g.mem, PAGE_SIZE));
+	again = mmap(g.mem, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_TRUE(again == g.mem);
+	*(uint64_t *)again = 2;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 2);
+}
+
+/* mremap moves the backing away: the guest faults (EFAULT), never reads the old page. */
+TEST(anon_mremap_guest_faults)
+{
+	struct guest g;
+	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
+	char *moved, *target = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_write(&g.vcpu, GPA, 8, 3);
+	moved = mremap(g.mem, PAGE_SIZE, PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	ASSERT_TRUE(moved == target);
+	ASSERT_EQ(*(uint64_t *)moved, 3);
+	ASSERT_ERRNO(mkvm_run_ops(&g.vcpu, &op, 1), EFAULT);
+	/* Mapping the old address again gives the guest that new memory. */
+	ASSERT_TRUE(mmap(g.mem, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == g.mem);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 0);
+}
+
+/* mprotect(PROT_READ): guest reads work, writes fail; PROT_WRITE again: they work. */
+TEST(anon_mprotect_readonly)
+{
+	struct guest g;
+	struct mkvm_guest_op op = { .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA, .data = 6 };
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_write(&g.vcpu, GPA, 8, 5);
+	ASSERT_OK(mprotect(g.mem, PAGE_SIZE, PROT_READ));
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 5);
+	ASSERT_ERRNO(mkvm_run_ops(&g.vcpu, &op, 1), EFAULT);
+	ASSERT_EQ(*(uint64_t *)g.mem, 5);
+	ASSERT_OK(mprotect(g.mem, PAGE_SIZE, PROT_READ | PROT_WRITE));
+	mkvm_guest_write(&g.vcpu, GPA, 8, 7);
+	ASSERT_EQ(*(uint64_t *)g.mem, 7);
+}
+
+/*
+ * fork shares the pages copy-on-write: after it, guest writes go to the
+ * parent's own copy, never to the page the child still sees.
+ */
+TEST(anon_fork_cow_guest_writes_private)
+{
+	struct guest g;
+	int pipefd[2];
+	pid_t pid;
+	char c;
+	int status;
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_write(&g.vcpu, GPA, 8, 10);
+	ASSERT_OK(pipe(pipefd));
+	pid = ASSERT_OK(fork());
+	if (!pid) {
+		ASSERT_EQ(read(pipefd[0], &c, 1), 1);
+		_exit(*(uint64_t *)g.mem == 10 ? 0 : 1);
+	}
+	mkvm_guest_write(&g.vcpu, GPA, 8, 20);
+	ASSERT_EQ(*(uint64_t *)g.mem, 20);
+	ASSERT_EQ(write(pipefd[1], "x", 1), 1);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* And a process write after the fork is what the guest reads. */
+	*(uint64_t *)g.mem = 30;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 30);
+}
+
+/* 2M-aligned anonymous memory of @size with THP on or off; NULL if THP is absent. */
+static char *map_aligned(size_t size, int advice)
+{
+	char *raw = mkvm_map_anon(size + 2 * MB);
+	char *p = (char *)(((uintptr_t)raw + 2 * MB - 1) & ~(2 * MB - 1));
+
+	ASSERT_OK(madvise(p, size, advice));
+	return p;
+}
+
+static int thp_enabled(void)
+{
+	char buf[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	ASSERT_TRUE(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	return !strstr(buf, "[never]");
+}
+
+/*
+ * THP-backed memory gets 2M stage-2 blocks: a 2M range needs no level-3
+ * table. Memory that is not THP gets 4K pages: one level-3 table.
+ */
+TEST(thp_block_mapping_vs_4k)
+{
+	struct guest g;
+	char *thp, *small;
+
+	if (!thp_enabled())
+		tap_skip("transparent hugepages disabled");
+	thp = map_aligned(2 * MB, MADV_HUGEPAGE);
+	thp[0] = 1;	/* fault in a THP */
+	guest_init(&g, thp, 2 * MB, 0);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 4096 * 3, 1), 0);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 1), 1);
+	/* Levels 1 and 2 below the root, and no level-3 table. */
+	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 2);
+	ASSERT_EQ(mkvm_vm_stat("faults"), 1);
+	/* The run page mapping holds the vCPU fd, hence the VM: drop all three. */
+	ASSERT_OK(munmap(g.vcpu.run, PAGE_SIZE));
+	close(g.vm);
+	close(g.vcpu.fd);
+
+	small = map_aligned(2 * MB, MADV_NOHUGEPAGE);
+	small[0] = 1;
+	guest_init(&g, small, 2 * MB, 0);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 1), 1);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 4096 * 3, 1), 0);
+	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 3);
+	ASSERT_EQ(mkvm_vm_stat("faults"), 2);
+}
+
+/* Splitting the THP under a block mapping zaps the block; the guest sees the split result. */
+TEST(thp_split_guest_sees_result)
+{
+	struct guest g;
+	char *thp;
+	int i;
+
+	if (!thp_enabled())
+		tap_skip("transparent hugepages disabled");
+	thp = map_aligned(2 * MB, MADV_HUGEPAGE);
+	for (i = 0; i < 512; i++)
+		thp[i * PAGE_SIZE] = i & 0x7f;
+	guest_init(&g, thp, 2 * MB, 0);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 5 * PAGE_SIZE, 1), 5);
+	/* Dropping one 4K page splits the huge page. */
+	ASSERT_OK(madvise(thp + 7 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 7 * PAGE_SIZE, 1), 0);
+	for (i = 0; i < 512; i++)
+		if (i != 7)
+			ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
+	thp[9 * PAGE_SIZE] = 99;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 9 * PAGE_SIZE, 1), 99);
+}
+
+#define RACE_PAGES	64
+
+struct race {
+	struct guest g;
+	volatile int stop;
+	long bad, reads;
+};
+
+/* The process's writer: page i always holds i + 1000 * generation, or 0 after DONTNEED. */
+static void *race_mutator(void *p)
+{
+	struct race *r = p;
+	uint64_t gen = 1;
+
+	while (!r->stop) {
+		int i;
+
+		for (i = 0; i < RACE_PAGES; i++)
+			*(volatile uint64_t *)(r->g.mem + i * PAGE_SIZE) = i + 1000 * gen;
+		ASSERT_OK(madvise(r->g.mem, RACE_PAGES * PAGE_SIZE, MADV_DONTNEED));
+		gen++;
+	}
+	return NULL;
+}
+
+/*
+ * vCPU threads read while the process rewrites and drops the same memory:
+ * every read is 0 or a value that belongs to that page, never the content
+ * of a page the host freed and reused; and the auditor stays quiet.
+ */
+TEST_T(accesses_race_dontneed, 120)
+{
+	struct race r = { 0 };
+	struct mkvm_vcpu_ctx more;
+	struct timespec t0, t;
+	pthread_t mut;
+
+	guest_init(&r.g, NULL, RACE_PAGES * PAGE_SIZE, 0);
+	mkvm_vcpu_open(r.g.vm, 1, &more);
+	ASSERT_EQ(pthread_create(&mut, NULL, race_mutator, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		int i;
+
+		for (i = 0; i < RACE_PAGES; i++) {
+			uint64_t v = mkvm_guest_read(i & 1 ? &more : &r.g.vcpu,
+						     GPA + i * PAGE_SIZE, 8);
+
+			r.bad += v && v % 1000 != (uint64_t)i;
+			r.reads++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 3);
+	r.stop = 1;
+	ASSERT_EQ(pthread_join(mut, NULL), 0);
+	printf("# %ld reads, %ld faults, %ld retries\n", r.reads,
+	       (long)(r.g.vcpu.run->stat_faults + more.run->stat_faults),
+	       (long)(r.g.vcpu.run->stat_retries + more.run->stat_retries));
+	ASSERT_EQ(r.bad, 0);
+}
+
+/* Deleting and moving a slot zaps its mappings: the old guest range exits as MMIO. */
+TEST(slot_delete_and_move_zap)
+{
+	struct guest g;
+	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
+
+	guest_init(&g, NULL, PAGE_SIZE, 0);
+	*(uint64_t *)g.mem = 4;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 4);
+	ASSERT_OK(mkvm_set_region(g.vm, 0, 0, 2 * GPA, PAGE_SIZE, g.mem));
+	ASSERT_OK(mkvm_run_ops(&g.vcpu, &op, 1));
+	ASSERT_EQ(g.vcpu.run->exit_reason, MKVM_EXIT_MMIO);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, 2 * GPA, 8), 4);
+	ASSERT_OK(mkvm_set_region(g.vm, 0, 0, 0, 0, NULL));
+	op.gpa = 2 * GPA;
+	ASSERT_OK(mkvm_run_ops(&g.vcpu, &op, 1));
+	ASSERT_EQ(g.vcpu.run->exit_reason, MKVM_EXIT_MMIO);
+	/* Nothing left mapped: all tables below the root are gone. */
+	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 0);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* Signals the RUN thread a few times while it works (not SIGALRM: tap's timeout). */
+static void *interrupter(void *p)
+{
+	pthread_t target = *(pthread_t *)p;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		usleep(20000);
+		pthread_kill(target, SIGUSR1);
+	}
+	return NULL;
+}
+
+/* A signal interrupts a long RUN with EINTR; RUN then resumes where it stopped. */
+TEST(run_eintr_and_resume)
+{
+	struct guest g;
+	struct mkvm_guest_op op = {
+		.type = MKVM_OP_TOUCH_WRITE, .gpa = GPA, .len = 64 * MB, .data = 1,
+	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	pthread_t self = pthread_self(), t;
+	int r, interrupted = 0, i;
+
+	guest_init(&g, NULL, 64 * MB, 0);
+	ASSERT_OK(sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(pthread_create(&t, NULL, interrupter, &self), 0);
+	r = mkvm_run_ops(&g.vcpu, &op, 1);
+	while (r && errno == EINTR) {
+		interrupted++;
+		r = ioctl(g.vcpu.fd, MKVM_RUN, 0);
+	}
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	ASSERT_EQ(r, 0);
+	ASSERT_TRUE(interrupted > 0);
+	ASSERT_EQ(g.vcpu.run->next_op, 1);
+	for (i = 0; i < 64 * 256; i++)
+		ASSERT_EQ(g.mem[i * PAGE_SIZE], 1);
+	printf("# interrupted %d times\n", interrupted);
+}
+
+int main(int argc, char **argv)
+{
+	return tap_main(argc, argv);
+}
