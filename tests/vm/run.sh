@@ -20,6 +20,7 @@
 # MKVM_PANIC_ON_WARN (1: stop at the first WARN; default 0 collects all),
 # MKVM_TIMEOUT (seconds for the whole boot, default 900).
 set -euo pipefail
+trap 'echo "mkvm-harness: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 vmdir=$top/tests/vm
@@ -142,11 +143,12 @@ build_tests() {
 copy_libs() {	# copy_libs root binary...
 	local root=$1 todo lib f d found
 	shift
-	todo=$(for f in "$@"; do readelf -d "$f" 2>/dev/null; done |
+	# Scripts among the programs are not ELF: readelf fails on them.
+	todo=$(for f in "$@"; do readelf -d "$f" 2>/dev/null || true; done |
 	       sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
 	for f in "$@"; do
-		readelf -l "$f" 2>/dev/null | sed -n 's/.*interpreter: \(.*\)\]/\1/p'
-	done | sort -u | while read -r lib; do
+		readelf -l "$f" 2>/dev/null || true
+	done | sed -n 's/.*interpreter: \(.*\)\]/\1/p' | sort -u | while read -r lib; do
 		cp --parents -L "$lib" "$root/"
 	done
 	while [ -n "$todo" ]; do
