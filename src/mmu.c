@@ -26,6 +26,7 @@
 #include "memslot.h"
 #include "mmu.h"
 #include "pgtable.h"
+#include "testhooks.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -60,10 +61,19 @@ void mkvm_mmu_flush_all(struct mkvm_vm *vm)
 	struct mkvm_s2 *s2;
 
 	might_sleep();
+#ifdef CONFIG_MKVM_REVERT_SEED_000
+	/* Seed 000's bug, built only to prove its reproducer: no mmu_lock. */
+	s2 = READ_ONCE(vm->s2);
+	mkvm_hook(MKVM_HOOK_FLUSH_DETACHED, true);
+	WRITE_ONCE(vm->s2, NULL);
+#else
 	write_lock(&vm->mmu_lock);
 	s2 = vm->s2;
 	vm->s2 = NULL;
 	write_unlock(&vm->mmu_lock);
+	if (s2)
+		mkvm_hook(MKVM_HOOK_FLUSH_DETACHED, true);
+#endif
 
 	if (s2) {
 		mkvm_s2_destroy(s2);
@@ -154,7 +164,7 @@ static bool age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range,
 {
 	lockdep_assert_held_write(&vm->mmu_lock);
 	/* After release there is no table: nothing is young (seed 003). */
-	if (!vm->s2)
+	if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_003) && !vm->s2)
 		return false;
 	return mkvm_s2_age(vm->s2, range->start << PAGE_SHIFT,
 			   (range->end - range->start) << PAGE_SHIFT, clear);
@@ -362,11 +372,13 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 		goto out_srcu;
 	level = fault_level(vm, slot, gpa, hva);
 	size = mkvm_s2_level_size(level);
+	mkvm_hook(MKVM_HOOK_FAULT_SIZED, true);
 
 	read_lock(&vm->mmu_lock);
 	if (!vm->s2) {
 		r = -EFAULT;	/* released: the mm is going away */
-	} else if (mmu_invalidate_retry(vm, mmu_seq, ALIGN_DOWN(hva, size),
+	} else if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_001) &&
+		   mmu_invalidate_retry(vm, mmu_seq, ALIGN_DOWN(hva, size),
 					ALIGN_DOWN(hva, size) + size)) {
 		vcpu->run->stat_retries++;
 		r = 0;

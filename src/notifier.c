@@ -23,6 +23,7 @@
 #include "memslot.h"
 #include "mmu.h"
 #include "notifier.h"
+#include "testhooks.h"
 #include "vm.h"
 
 typedef bool (*mkvm_gfn_handler_t)(struct mkvm_vm *vm,
@@ -161,6 +162,8 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 static bool mkvm_mn_age(struct mmu_notifier *mn, unsigned long start,
 			unsigned long end, mkvm_gfn_handler_t handler)
 {
+	/* Under the host's page-table spinlock: the hook busy-waits. */
+	mkvm_hook(MKVM_HOOK_AGE_BEFORE_LOCK, false);
 	const struct mkvm_hva_range range = {
 		.start = start,
 		.end = end,

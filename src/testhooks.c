@@ -11,16 +11,22 @@
  *   leak_count	count one VM more than exists, as a leaked VM would:
  *			the harness's leaked-object check must report
  *
+ * and /sys/kernel/debug/mkvm/hooks/ holds the delay injection points of
+ * testhooks.h.
+ *
  * None of this is built into a release module (Kbuild: MKVM_TEST=1).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "stats.h"
+#include "testhooks.h"
 
 static void trigger_warn(void)
 {
@@ -108,12 +114,81 @@ int mkvm_selftest_build_break(struct vm_area_struct *vma, unsigned long *pfn)
 }
 #endif
 
+static const char * const hook_names[MKVM_NR_HOOKS] = {
+	[MKVM_HOOK_FLUSH_DETACHED] = "flush_detached",
+	[MKVM_HOOK_FAULT_SIZED] = "fault_sized",
+	[MKVM_HOOK_AGE_BEFORE_LOCK] = "age_before_lock",
+};
+
+static atomic_t hook_delay_ms[MKVM_NR_HOOKS];
+static atomic_t hook_hits[MKVM_NR_HOOKS];
+
+/*
+ * Widen a race window: count the hit, then wait. Where sleeping is not
+ * allowed (the young callbacks run under a page-table spinlock) it
+ * busy-waits, which needs a second CPU for the other side of the race.
+ */
+void mkvm_hook(enum mkvm_hook hook, bool may_sleep)
+{
+	int ms = atomic_read(&hook_delay_ms[hook]);
+
+	if (!ms)
+		return;
+	atomic_inc(&hook_hits[hook]);
+	if (may_sleep)
+		msleep(ms);
+	else
+		mdelay(ms);
+}
+
+static int hook_show(struct seq_file *m, void *unused)
+{
+	long hook = (long)m->private;
+
+	seq_printf(m, "%d %d\n", atomic_read(&hook_delay_ms[hook]),
+		   atomic_read(&hook_hits[hook]));
+	return 0;
+}
+
+static int hook_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, hook_show, inode->i_private);
+}
+
+static ssize_t hook_write(struct file *file, const char __user *buf,
+			  size_t len, loff_t *ppos)
+{
+	long hook = (long)file_inode(file)->i_private;
+	unsigned int ms;
+	int r = kstrtouint_from_user(buf, len, 0, &ms);
+
+	if (r)
+		return r;
+	if (ms > 10000)
+		return -EINVAL;
+	atomic_set(&hook_hits[hook], 0);
+	atomic_set(&hook_delay_ms[hook], ms);
+	return len;
+}
+
+static const struct file_operations hook_fops = {
+	.owner = THIS_MODULE,
+	.open = hook_open,
+	.read = seq_read,
+	.write = hook_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 void mkvm_testhooks_init(struct dentry *root)
 {
 	struct dentry *dir = debugfs_create_dir("test", root);
-	unsigned int i;
+	long i;
 
 	for (i = 0; i < ARRAY_SIZE(test_triggers); i++)
 		debugfs_create_file(test_triggers[i].name, 0200, dir,
 				    (void *)&test_triggers[i], &trigger_fops);
+	dir = debugfs_create_dir("hooks", root);
+	for (i = 0; i < MKVM_NR_HOOKS; i++)
+		debugfs_create_file(hook_names[i], 0600, dir, (void *)i, &hook_fops);
 }

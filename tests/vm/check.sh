@@ -40,11 +40,33 @@ declare -A expect=(
 
 total_pass=0 total_fail=0 total_skip=0
 
+# A seed reproducer must fail when the fix it guards is built out.
+declare -A revert_expect=(
+	[000]='not ok [0-9]+ seed000|double-free|KASAN|Bad page|BUG:'
+	[001]='not ok [0-9]+ seed001|KASAN'
+	[003]='not ok [0-9]+ seed003|NULL pointer|Oops|KASAN'
+)
+selftest_revert() {
+	local lane=$1 seed=$2 log=$logs/$1-selftest-revert_$2.log rc=0
+	echo "=== lane $lane: seed $seed's reproducer must fail without its fix ==="
+	# A build directory of its own: the lane's test module stays intact.
+	MKVM_OUT=$logs/alt MKVM_REVERT=$seed "$top/tests/vm/run.sh" --kernel "$lane" --tests seeds \
+		--name "selftest-revert_$seed" >"$log" 2>&1 || rc=$?
+	if [ $rc -ne 0 ] && grep -qE "${revert_expect[$seed]}" "$log"; then
+		echo "ok - seed $seed's reproducer fails with the fix reverted (as it must)"
+		pass=$((pass + 1))
+	else
+		echo "not ok - seed $seed's reproducer passed with the fix reverted, log: $log"
+		tail -n 20 "$log"
+		fail=$((fail + 1))
+	fi
+}
+
 # A build that uses an API this lane's kernel lacks must fail the lane.
 selftest_build_break() {
 	local lane=$1 log=$logs/$1-selftest-build_break.log rc=0
 	echo "=== lane $lane: the harness must catch a kernel-specific build break ==="
-	MKVM_SELFTEST_BREAK=1 "$top/tests/vm/run.sh" --kernel "$lane" --tests none \
+	MKVM_OUT=$logs/alt MKVM_SELFTEST_BREAK=1 "$top/tests/vm/run.sh" --kernel "$lane" --tests none \
 		--name selftest-build_break >"$log" 2>&1 || rc=$?
 	if [ $rc -ne 0 ] && grep -q 'module build failed' "$log"; then
 		echo "ok - a kernel-specific build break fails the lane (as it must)"
@@ -108,10 +130,10 @@ for lane in $lanes; do
 		# shellcheck source=/dev/null
 		must=$(. "$top/tests/kernels/$lane.lane" && echo "$LANE_MUST_CATCH")
 		for trig in $must; do
-			if [ "$trig" = build_break ]; then
-				selftest_build_break "$lane"
-				continue
-			fi
+			case "$trig" in
+			build_break) selftest_build_break "$lane"; continue ;;
+			revert_*) selftest_revert "$lane" "${trig#revert_}"; continue ;;
+			esac
 			echo "=== lane $lane: the harness must catch '$trig' ==="
 			dir=$(mktemp -d)
 			cp "$top/tests/vm/triggers/$trig" "$dir/"

@@ -110,6 +110,7 @@ build_module() {
 		cp -r "$top/Kbuild" "$top/dkms.conf" "$top/src" "$top/include" "$m/"
 		if ! kbuild "$m" MKVM_TEST=$([ $kind = test ] && echo 1 || echo 0) \
 			MKVM_SELFTEST_BREAK="${MKVM_SELFTEST_BREAK:-0}" \
+			MKVM_REVERT="${MKVM_REVERT:-}" \
 			W=1 modules >"$out/module-$kind-build.log" 2>&1; then
 			tail -n 30 "$out/module-$kind-build.log" >&2
 			die "$kind module build failed against $KDIR"

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef MKVM_TESTHOOKS_H
+#define MKVM_TESTHOOKS_H
+
+#include <linux/types.h>
+
+/*
+ * Delay injection points in the race windows of the seed threads, for
+ * their reproducers. Test builds only: /sys/kernel/debug/mkvm/hooks/<name>
+ * takes a delay in milliseconds (0 disarms) and reads back
+ * "delay_ms hits". Release builds compile every call away.
+ */
+enum mkvm_hook {
+	MKVM_HOOK_FLUSH_DETACHED,	/* seed 000: release, stage-2 detached */
+	MKVM_HOOK_FAULT_SIZED,		/* seed 001: fault sized, before mmu_lock */
+	MKVM_HOOK_AGE_BEFORE_LOCK,	/* seed 003: aging, before mmu_lock */
+	MKVM_NR_HOOKS,
+};
+
+#ifdef CONFIG_MKVM_TEST_BUILD
+void mkvm_hook(enum mkvm_hook hook, bool may_sleep);
+#else
+static inline void mkvm_hook(enum mkvm_hook hook, bool may_sleep) { }
+#endif
+
+#endif /* MKVM_TESTHOOKS_H */

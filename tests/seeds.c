@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reproducers of the seed threads' races (../shared/seeds). Each arms a
+ * delay injection point of the test build (debugfs mkvm/hooks/) in the
+ * race window, so the other side of the race lands in it every time, and
+ * drives that other side. With the fix they pass; built with the fix
+ * reverted (make MKVM_TEST=1 MKVM_REVERT=<seed>) they fail, which the
+ * debug lane checks on every `make check`.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/mkvm_util.h"
+#include "lib/tap.h"
+
+#define MB	(1024UL * 1024)
+#define GPA	(1UL << 30)
+#define HOOKS	MKVM_DEBUGFS "/hooks/"
+
+static void hook_arm(const char *name, int ms)
+{
+	char path[128], val[16];
+	int fd, n;
+
+	snprintf(path, sizeof(path), HOOKS "%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		tap_skip("%s: the delay hooks need a test build of mkvm", path);
+	n = snprintf(val, sizeof(val), "%d", ms);
+	ASSERT_EQ(write(fd, val, n), n);
+	close(fd);
+}
+
+static long hook_hits(const char *name)
+{
+	char path[128];
+	long delay = -1, hits = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), HOOKS "%s", name);
+	f = fopen(path, "r");
+	ASSERT_TRUE(f);
+	ASSERT_EQ(fscanf(f, "%ld %ld", &delay, &hits), 2);
+	fclose(f);
+	return hits;
+}
+
+/* Wait up to @ms for the hook to be hit @n times; false on timeout. */
+static bool hook_wait(const char *name, long n, int ms)
+{
+	while (hook_hits(name) < n && ms-- > 0)
+		usleep(1000);
+	return hook_hits(name) >= n;
+}
+
+static void vcpu_touch(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, uint64_t len)
+{
+	struct mkvm_guest_op op = {
+		.type = MKVM_OP_TOUCH_WRITE, .gpa = gpa, .len = len, .data = 1,
+	};
+
+	ASSERT_OK(mkvm_run_ops(vcpu, &op, 1));
+	ASSERT_EQ(vcpu->run->exit_reason, MKVM_EXIT_DONE);
+}
+
+/*
+ * Seed 000: release from exit_mmap and VM destroy flush stage-2 at once.
+ * The creator hands its VM fd over and exits; its release stops in the
+ * window after detaching stage-2; then the receiver closes the last fd,
+ * and destroy's unregister runs release again. Fixed: the detach is under
+ * mmu_lock, the second flush finds nothing. Reverted: both free the same
+ * table (KASAN double-free, or a bad page state).
+ */
+TEST_T(seed000_release_vs_destroy, 120)
+{
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		int sv[2], vm, status;
+		char c;
+		pid_t pid;
+
+		ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+		hook_arm("flush_detached", 300);
+		pid = ASSERT_OK(fork());
+		if (!pid) {
+			struct mkvm_vcpu_ctx vcpu;
+			char *mem = mkvm_map_anon(64 * PAGE_SIZE);
+			int cvm = mkvm_vm_create();
+
+			ASSERT_OK(mkvm_set_region(cvm, 0, 0, GPA, 64 * PAGE_SIZE, mem));
+			mkvm_vcpu_open(cvm, 0, &vcpu);
+			vcpu_touch(&vcpu, GPA, 64 * PAGE_SIZE);
+			ASSERT_OK(mkvm_send_fd(sv[1], cvm));
+			ASSERT_EQ(read(sv[1], &c, 1), 1);
+			/* Only the receiver's fd may keep the VM: drop ours. */
+			ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
+			close(vcpu.fd);
+			close(cvm);
+			_exit(0);	/* exit_mmap: release */
+		}
+		vm = ASSERT_OK(mkvm_recv_fd(sv[0]));
+		ASSERT_EQ(write(sv[0], "k", 1), 1);
+		ASSERT_TRUE(hook_wait("flush_detached", 1, 5000));
+		close(vm);		/* destroy: unregister: release again */
+		ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(sv[0]);
+		close(sv[1]);
+		mkvm_assert_no_objects();
+	}
+	hook_arm("flush_detached", 0);
+}
+
+static int thp_enabled(void)
+{
+	char buf[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	ASSERT_TRUE(read(fd, buf, sizeof(buf) - 1) > 0);
+	close(fd);
+	return !strstr(buf, "[never]");
+}
+
+struct fault_thread {
+	struct mkvm_vcpu_ctx *vcpu;
+	uint64_t value;
+};
+
+static void *fault_block(void *p)
+{
+	struct fault_thread *t = p;
+
+	t->value = mkvm_guest_read(t->vcpu, GPA + 5 * PAGE_SIZE, 1);
+	return NULL;
+}
+
+/*
+ * Seed 001: a fault sizes a 2M block from the host page tables, then the
+ * THP under it is split (and one of its pages dropped) before the fault
+ * installs anything. Fixed: the invalidation moved the sequence, the fault
+ * retries and maps what the host maps now. Reverted (no sequence check):
+ * a 2M block of the old huge page, and the guest reads the dropped page.
+ */
+TEST_T(seed001_thp_split_vs_block_fault, 60)
+{
+	struct mkvm_vcpu_ctx vcpu;
+	struct fault_thread t = { .vcpu = &vcpu };
+	char *raw, *thp;
+	pthread_t th;
+	int vm, i;
+
+	if (!thp_enabled())
+		tap_skip("transparent hugepages disabled");
+	raw = mkvm_map_anon(4 * MB);
+	thp = (char *)(((uintptr_t)raw + 2 * MB - 1) & ~(2 * MB - 1));
+	ASSERT_OK(madvise(thp, 2 * MB, MADV_HUGEPAGE));
+	for (i = 0; i < 512; i++)
+		thp[i * PAGE_SIZE] = i & 0x7f;
+	vm = mkvm_vm_create();
+	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, 2 * MB, thp));
+	mkvm_vcpu_open(vm, 0, &vcpu);
+
+	hook_arm("fault_sized", 300);
+	ASSERT_EQ(pthread_create(&th, NULL, fault_block, &t), 0);
+	ASSERT_TRUE(hook_wait("fault_sized", 1, 5000));
+	ASSERT_OK(madvise(thp + 7 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	hook_arm("fault_sized", 0);
+
+	ASSERT_EQ(t.value, 5);
+	ASSERT_EQ(thp[7 * PAGE_SIZE], 0);
+	ASSERT_EQ(mkvm_guest_read(&vcpu, GPA + 7 * PAGE_SIZE, 1), 0);
+	for (i = 0; i < 512; i += 37)
+		if (i != 7)
+			ASSERT_EQ(mkvm_guest_read(&vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
+}
+
+struct pageout_thread {
+	char *mem;
+	size_t size;
+};
+
+static void *pageout(void *p)
+{
+	struct pageout_thread *t = p;
+
+	madvise(t->mem, t->size, MADV_PAGEOUT);
+	return NULL;
+}
+
+/*
+ * Seed 003: aging reaches the VM while it is being destroyed. MADV_PAGEOUT
+ * makes reclaim ask the young callbacks, which stop (busy-waiting, under
+ * the page-table lock) before taking mmu_lock; meanwhile the VM's last fd
+ * closes and release frees stage-2. Fixed: aging finds no table and
+ * returns. Reverted (no NULL check): a NULL pointer dereference.
+ */
+TEST_T(seed003_aging_vs_release, 60)
+{
+	struct mkvm_vcpu_ctx vcpu;
+	struct pageout_thread t = { .size = 16 * PAGE_SIZE };
+	pthread_t th;
+	int vm;
+
+	t.mem = mkvm_map_anon(t.size);
+	vm = mkvm_vm_create();
+	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, t.size, t.mem));
+	mkvm_vcpu_open(vm, 0, &vcpu);
+	vcpu_touch(&vcpu, GPA, t.size);
+
+	hook_arm("age_before_lock", 300);
+	ASSERT_EQ(pthread_create(&th, NULL, pageout, &t), 0);
+	if (!hook_wait("age_before_lock", 1, 3000)) {
+		ASSERT_EQ(pthread_join(th, NULL), 0);
+		hook_arm("age_before_lock", 0);
+		tap_skip("MADV_PAGEOUT does not reach the young callbacks on this kernel");
+	}
+	/*
+	 * Aging is in the window. Disarm first (the destroy below waits for
+	 * every callback in flight, and the later pages would delay it too),
+	 * then destroy the VM under the one in the window.
+	 */
+	hook_arm("age_before_lock", 0);
+	ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
+	close(vcpu.fd);
+	close(vm);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	mkvm_assert_no_objects();
+}
+
+int main(int argc, char **argv)
+{
+	return tap_main(argc, argv);
+}
