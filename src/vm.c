@@ -8,11 +8,14 @@
  * Destroy order (mkvm_vm_destroy), run by whoever drops the last
  * reference, which is always the release of the VM fd or of a vCPU fd and
  * so may sleep:
- *   1. remove the debugfs directory; debugfs waits for readers in flight,
- *      which are the last users that do not hold a reference;
- *   2. unregister the mmu_notifier: it runs release if exit_mmap has not
- *      (both may run at once: seed 000) and waits for every callback in
- *      flight, so from here on nothing outside this function touches the VM;
+ *   1. unregister the mmu_notifier: it runs release if exit_mmap has not
+ *      (both may run at once: seed 000) and then waits for every callback
+ *      in flight, which may be aging parked before mmu_lock (seed 003);
+ *      from here on no callback touches the VM. First, because nothing
+ *      before release may wait for an RCU grace period: a young callback
+ *      in flight holds a page-table spinlock and would keep it from ending;
+ *   2. remove the debugfs directory; debugfs waits for readers in flight,
+ *      the last users that hold no reference (they cope with no stage-2);
  *   3. free the vCPUs (no vCPU fd is left, so nothing runs on them);
  *   4. flush stage-2 (release normally did; this finds NULL then);
  *   5. free the memslots, then clean up the SRCU that protected them; no
@@ -52,8 +55,8 @@ static void mkvm_vm_destroy(struct mkvm_vm *vm)
 	unsigned long i;
 
 	might_sleep();
-	mkvm_debugfs_vm_remove(vm);
 	mkvm_notifier_unregister(vm);
+	mkvm_debugfs_vm_remove(vm);
 
 	/* The last reference is gone: nobody can take vm->lock any more. */
 	lockdep_assert_not_held(&vm->lock);

@@ -77,15 +77,18 @@ TEST(unload_busy_while_debugfs_open)
 	ASSERT_EQ(mkvm_module_load(NULL), 0);
 }
 
-/* Fifty load, open, create, close, unload cycles. */
-TEST_T(load_use_unload_cycles, 120)
+/*
+ * Twenty-five load, open, create, close, unload cycles. Each load of a test
+ * build runs the in-module self-tests: slow under TCG on arm64.
+ */
+TEST_T(load_use_unload_cycles, 300)
 {
 	char *mem = mkvm_map_anon(PAGE_SIZE);
 	int i;
 
 	ensure_loaded();
 	ASSERT_EQ(mkvm_module_unload(), 0);
-	for (i = 0; i < 50; i++) {
+	for (i = 0; i < 25; i++) {
 		int dev, vm, vcpu;
 
 		ASSERT_EQ(mkvm_module_load(NULL), 0);
