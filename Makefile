@@ -15,7 +15,7 @@ TESTS ?=
 EXTRA_TESTS ?=
 
 .PHONY: all modules kdir-check clean install uninstall dkms-install dkms-remove \
-	check check-matrix matrix-lanes demo checkpatch help
+	check check-matrix matrix-lanes demo bench checkpatch help
 
 all: modules
 
@@ -73,6 +73,11 @@ matrix-lanes:
 demo:
 	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --demo
 
+# Benchmarks print rates and ratios against a baseline measured in the
+# same guest; they assert nothing about speed.
+bench:
+	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --tests "bench_fault_rate" --name bench
+
 checkpatch:
 	tests/checkpatch.sh
 
@@ -86,4 +91,5 @@ help:
 	@echo "                        TESTS='api kmod' subset, EXTRA_TESTS=DIR)"
 	@echo "make check-matrix       every lane: $(MATRIX)"
 	@echo "make demo               boot QEMU and run the demo program"
+	@echo "make bench              benchmarks in QEMU (rates and ratios, no asserts)"
 	@echo "make checkpatch         checkpatch --strict on src/ and include/"

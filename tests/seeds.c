@@ -216,6 +216,12 @@ TEST_T(seed003_aging_vs_release, 60)
 	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, t.size, t.mem));
 	mkvm_vcpu_open(vm, 0, &vcpu);
 	vcpu_touch(&vcpu, GPA, t.size);
+	/*
+	 * Leave only the VM fd. munmap() of the run page later would wait for
+	 * mmap_lock, which MADV_PAGEOUT holds until aging is done: no race.
+	 */
+	ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
+	close(vcpu.fd);
 
 	hook_arm("age_before_lock", 300);
 	ASSERT_EQ(pthread_create(&th, NULL, pageout, &t), 0);
@@ -230,8 +236,6 @@ TEST_T(seed003_aging_vs_release, 60)
 	 * then destroy the VM under the one in the window.
 	 */
 	hook_arm("age_before_lock", 0);
-	ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
-	close(vcpu.fd);
 	close(vm);
 	ASSERT_EQ(pthread_join(th, NULL), 0);
 	mkvm_assert_no_objects();
