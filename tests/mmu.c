@@ -289,28 +289,6 @@ TEST(anon_fork_cow_guest_writes_private)
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 30);
 }
 
-/* 2M-aligned anonymous memory of @size with THP on or off; NULL if THP is absent. */
-static char *map_aligned(size_t size, int advice)
-{
-	char *raw = mkvm_map_anon(size + 2 * MB);
-	char *p = (char *)(((uintptr_t)raw + 2 * MB - 1) & ~(2 * MB - 1));
-
-	ASSERT_OK(madvise(p, size, advice));
-	return p;
-}
-
-static int thp_enabled(void)
-{
-	char buf[128] = "";
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	ASSERT_TRUE(read(fd, buf, sizeof(buf) - 1) > 0);
-	close(fd);
-	return !strstr(buf, "[never]");
-}
-
 /*
  * THP-backed memory gets 2M stage-2 blocks: a 2M range needs no level-3
  * table. Memory that is not THP gets 4K pages: one level-3 table.
@@ -320,9 +298,9 @@ TEST(thp_block_mapping_vs_4k)
 	struct guest g;
 	char *thp, *small;
 
-	if (!thp_enabled())
+	if (!mkvm_thp_enabled())
 		tap_skip("transparent hugepages disabled");
-	thp = map_aligned(2 * MB, MADV_HUGEPAGE);
+	thp = mkvm_map_2m_aligned(2 * MB, MADV_HUGEPAGE);
 	thp[0] = 1;	/* fault in a THP */
 	guest_init(&g, thp, 2 * MB, 0);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 4096 * 3, 1), 0);
@@ -335,7 +313,7 @@ TEST(thp_block_mapping_vs_4k)
 	close(g.vm);
 	close(g.vcpu.fd);
 
-	small = map_aligned(2 * MB, MADV_NOHUGEPAGE);
+	small = mkvm_map_2m_aligned(2 * MB, MADV_NOHUGEPAGE);
 	small[0] = 1;
 	guest_init(&g, small, 2 * MB, 0);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 1), 1);
@@ -351,9 +329,9 @@ TEST(thp_split_guest_sees_result)
 	char *thp;
 	int i;
 
-	if (!thp_enabled())
+	if (!mkvm_thp_enabled())
 		tap_skip("transparent hugepages disabled");
-	thp = map_aligned(2 * MB, MADV_HUGEPAGE);
+	thp = mkvm_map_2m_aligned(2 * MB, MADV_HUGEPAGE);
 	for (i = 0; i < 512; i++)
 		thp[i * PAGE_SIZE] = i & 0x7f;
 	guest_init(&g, thp, 2 * MB, 0);

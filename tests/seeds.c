@@ -118,18 +118,6 @@ TEST_T(seed000_release_vs_destroy, 120)
 	hook_arm("flush_detached", 0);
 }
 
-static int thp_enabled(void)
-{
-	char buf[128] = "";
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	ASSERT_TRUE(read(fd, buf, sizeof(buf) - 1) > 0);
-	close(fd);
-	return !strstr(buf, "[never]");
-}
-
 struct fault_thread {
 	struct mkvm_vcpu_ctx *vcpu;
 	uint64_t value;
@@ -154,15 +142,13 @@ TEST_T(seed001_thp_split_vs_block_fault, 60)
 {
 	struct mkvm_vcpu_ctx vcpu;
 	struct fault_thread t = { .vcpu = &vcpu };
-	char *raw, *thp;
+	char *thp;
 	pthread_t th;
 	int vm, i;
 
-	if (!thp_enabled())
+	if (!mkvm_thp_enabled())
 		tap_skip("transparent hugepages disabled");
-	raw = mkvm_map_anon(4 * MB);
-	thp = (char *)(((uintptr_t)raw + 2 * MB - 1) & ~(2 * MB - 1));
-	ASSERT_OK(madvise(thp, 2 * MB, MADV_HUGEPAGE));
+	thp = mkvm_map_2m_aligned(2 * MB, MADV_HUGEPAGE);
 	for (i = 0; i < 512; i++)
 		thp[i * PAGE_SIZE] = i & 0x7f;
 	vm = mkvm_vm_create();

@@ -29,11 +29,7 @@ static double now(void)
 
 static char *map_backing(int thp)
 {
-	char *raw = mkvm_map_anon(SIZE + 2 * MB);
-	char *p = (char *)(((uintptr_t)raw + 2 * MB - 1) & ~(2 * MB - 1));
-
-	madvise(p, SIZE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	return p;
+	return mkvm_map_2m_aligned(SIZE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
 /* Pages per second for a userspace first touch of SIZE bytes. */

@@ -58,6 +58,30 @@ void *mkvm_map_anon(size_t size)
 	return p;
 }
 
+void *mkvm_map_2m_aligned(size_t size, int advice)
+{
+	const uintptr_t huge = 2UL << 20;
+	char *raw = mkvm_map_anon(size + huge);
+	char *p = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+
+	if (madvise(p, size, advice))
+		tap_fail(__FILE__, __LINE__, "madvise: %s", strerror(errno));
+	return p;
+}
+
+int mkvm_thp_enabled(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] && !strstr(buf, "[never]");
+}
+
 long mkvm_stat(const char *file, const char *name)
 {
 	char key[64];

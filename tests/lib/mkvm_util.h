@@ -19,6 +19,10 @@ int mkvm_vm_create(void);
 int mkvm_set_region(int vm, uint32_t slot, uint32_t flags, uint64_t gpa,
 		    uint64_t size, const void *uaddr);
 void *mkvm_map_anon(size_t size);
+/* Anonymous memory starting on a 2M boundary, with madvise(@advice). */
+void *mkvm_map_2m_aligned(size_t size, int advice);
+/* Transparent hugepages are not disabled ("never"). */
+int mkvm_thp_enabled(void);
 
 /* "name value" lookup in a debugfs stats file; -1 if absent. */
 long mkvm_stat(const char *file, const char *name);

@@ -40,43 +40,38 @@ declare -A expect=(
 
 total_pass=0 total_fail=0 total_skip=0
 
-# A seed reproducer must fail when the fix it guards is built out.
-declare -A revert_expect=(
-	[000]='not ok [0-9]+ seed000|double-free|KASAN|Bad page|BUG:'
-	[001]='not ok [0-9]+ seed001|KASAN'
-	[003]='not ok [0-9]+ seed003|NULL pointer|Oops|KASAN'
-)
-selftest_revert() {
-	local lane=$1 seed=$2 log=$logs/$1-selftest-revert_$2.log rc=0
-	echo "=== lane $lane: seed $seed's reproducer must fail without its fix ==="
-	# A build directory of its own: the lane's test module stays intact.
-	MKVM_OUT=$logs/alt MKVM_REVERT=$seed "$top/tests/vm/run.sh" --kernel "$lane" --tests seeds \
-		--name "selftest-revert_$seed" >"$log" 2>&1 || rc=$?
-	if [ $rc -ne 0 ] && grep -qE "${revert_expect[$seed]}" "$log"; then
-		echo "ok - seed $seed's reproducer fails with the fix reverted (as it must)"
+# must_fail NAME WHAT PATTERN [VAR=value...] -- RUN.SH-ARGS...: a run of
+# this lane that must fail, with PATTERN in its output. The harness's own
+# tests are all of this shape.
+must_fail() {
+	local name=$1 what=$2 pattern=$3 log=$logs/$lane-selftest-$1.log rc=0
+	local envs=()
+	shift 3
+	while [ "$1" != -- ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	echo "=== lane $lane: $what ==="
+	env "${envs[@]}" "$top/tests/vm/run.sh" --kernel "$lane" --name "selftest-$name" \
+		"$@" >"$log" 2>&1 || rc=$?
+	if [ $rc -ne 0 ] && grep -qE "$pattern" "$log"; then
+		echo "ok - $what (as it must)"
 		pass=$((pass + 1))
 	else
-		echo "not ok - seed $seed's reproducer passed with the fix reverted, log: $log"
+		echo "not ok - $what: it did not (exit $rc), log: $log"
 		tail -n 20 "$log"
 		fail=$((fail + 1))
 	fi
 }
 
-# A build that uses an API this lane's kernel lacks must fail the lane.
-selftest_build_break() {
-	local lane=$1 log=$logs/$1-selftest-build_break.log rc=0
-	echo "=== lane $lane: the harness must catch a kernel-specific build break ==="
-	MKVM_OUT=$logs/alt MKVM_SELFTEST_BREAK=1 "$top/tests/vm/run.sh" --kernel "$lane" --tests none \
-		--name selftest-build_break >"$log" 2>&1 || rc=$?
-	if [ $rc -ne 0 ] && grep -q 'module build failed' "$log"; then
-		echo "ok - a kernel-specific build break fails the lane (as it must)"
-		pass=$((pass + 1))
-	else
-		echo "not ok - a kernel-specific build break did not fail the lane, log: $log"
-		tail -n 20 "$log"
-		fail=$((fail + 1))
-	fi
-}
+# What a seed reproducer's run shows with the fix built out.
+declare -A revert_expect=(
+	[000]='not ok [0-9]+ seed000|double-free|KASAN|Bad page|BUG:'
+	[001]='not ok [0-9]+ seed001|KASAN'
+	[003]='not ok [0-9]+ seed003|NULL pointer|Oops|KASAN'
+)
+
 summary=()
 
 # Host-side, before any lane: the install step (so checkpatch's source is
@@ -130,25 +125,28 @@ for lane in $lanes; do
 		# shellcheck source=/dev/null
 		must=$(. "$top/tests/kernels/$lane.lane" && echo "$LANE_MUST_CATCH")
 		for trig in $must; do
+			# Reverts and build breaks rebuild the module: in a build
+			# directory of their own, so the lane's stays intact.
 			case "$trig" in
-			build_break) selftest_build_break "$lane"; continue ;;
-			revert_*) selftest_revert "$lane" "${trig#revert_}"; continue ;;
+			build_break)
+				must_fail build_break "a kernel-specific build break fails the lane" \
+					'module build failed' MKVM_OUT="$logs/alt" MKVM_SELFTEST_BREAK=1 \
+					-- --tests none
+				;;
+			revert_*)
+				seed=${trig#revert_}
+				must_fail "$trig" "seed $seed's reproducer fails with its fix reverted" \
+					"${revert_expect[$seed]}" MKVM_OUT="$logs/alt" MKVM_REVERT="$seed" \
+					-- --tests seeds
+				;;
+			*)
+				dir=$(mktemp -d)
+				cp "$top/tests/vm/triggers/$trig" "$dir/"
+				must_fail "$trig" "the harness fails the run on '$trig'" \
+					"${expect[$trig]}" -- --tests none --extra "$dir" --reuse-build
+				rm -rf "$dir"
+				;;
 			esac
-			echo "=== lane $lane: the harness must catch '$trig' ==="
-			dir=$(mktemp -d)
-			cp "$top/tests/vm/triggers/$trig" "$dir/"
-			"$top/tests/vm/run.sh" --kernel "$lane" --tests none --extra "$dir" \
-				--name "selftest-$trig" --reuse-build >"$logs/$lane-selftest-$trig.log" 2>&1
-			rc=$?
-			rm -rf "$dir"
-			if [ $rc -ne 0 ] && grep -qE "${expect[$trig]}" "$logs/$lane-selftest-$trig.log"; then
-				echo "ok - harness fails the run on '$trig' (as it must)"
-				pass=$((pass + 1))
-			else
-				echo "not ok - harness did not fail on '$trig' (exit $rc), log: $logs/$lane-selftest-$trig.log"
-				tail -n 20 "$logs/$lane-selftest-$trig.log"
-				fail=$((fail + 1))
-			fi
 		done
 	fi
 	summary+=("lane $lane: $pass passed, $fail failed, $skip skipped in $(( $(date +%s) - start ))s")
