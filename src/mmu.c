@@ -162,12 +162,18 @@ bool mkvm_unmap_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
 static bool age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range,
 			  bool clear)
 {
+	bool young;
+
 	lockdep_assert_held_write(&vm->mmu_lock);
 	/* After release there is no table: nothing is young (seed 003). */
 	if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_003) && !vm->s2)
 		return false;
-	return mkvm_s2_age(vm->s2, range->start << PAGE_SHIFT,
-			   (range->end - range->start) << PAGE_SHIFT, clear);
+	young = mkvm_s2_age(vm->s2, range->start << PAGE_SHIFT,
+			    (range->end - range->start) << PAGE_SHIFT, clear);
+	atomic64_inc(&vm->stat_age_calls);
+	if (young)
+		atomic64_inc(&vm->stat_age_young);
+	return young;
 }
 
 bool mkvm_age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)

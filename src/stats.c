@@ -69,6 +69,8 @@ static int vm_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&vm->stat_memslot_updates));
 	seq_printf(m, "faults %lld\n", atomic64_read(&vm->stat_faults));
 	seq_printf(m, "zaps %lld\n", atomic64_read(&vm->stat_zapped));
+	seq_printf(m, "age_calls %lld\n", atomic64_read(&vm->stat_age_calls));
+	seq_printf(m, "age_young %lld\n", atomic64_read(&vm->stat_age_young));
 	read_lock(&vm->mmu_lock);
 	seq_printf(m, "s2_tables %ld\n",
 		   vm->s2 ? atomic_long_read(&vm->s2->nr_tables) : 0);

@@ -88,6 +88,8 @@ struct mkvm_vm {
 	/* Statistics, read lock-free by debugfs. */
 	atomic64_t stat_faults;
 	atomic64_t stat_zapped;
+	atomic64_t stat_age_calls;	/* aging handler runs on a live table */
+	atomic64_t stat_age_young;	/* ... that found an accessed entry */
 	atomic64_t stat_memslot_updates;
 	struct dentry *debugfs_dir;
 };
