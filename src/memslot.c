@@ -181,6 +181,7 @@ static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
 static void slots_retire(struct mkvm_vm *vm, struct mkvm_memslot *old,
 			 struct mkvm_memslot *invalid, struct mkvm_memslot *new)
 {
+	lockdep_assert_held(&vm->slots_lock);
 	*invalid = *old;
 	invalid->flags |= MKVM_MEMSLOT_INVALID;
 	slots_commit(vm, old, invalid);

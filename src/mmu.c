@@ -344,6 +344,8 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	struct page *page;
 	int r, idx, level;
 
+	/* The vCPU's memory cache is its mutex's. */
+	lockdep_assert_held(&vcpu->mutex);
 	might_sleep();
 	/* Table pages come from the cache, filled here where we may sleep. */
 	r = mkvm_memcache_topup(&vcpu->memcache, MKVM_MEMCACHE_MIN);
