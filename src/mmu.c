@@ -319,7 +319,9 @@ static int fault_map(struct mkvm_s2 *s2, u64 gpa, int level, struct page *page,
 	 */
 	if (writable && mkvm_s2_lookup(s2, gpa, &leaf) &&
 	    !(mkvm_s2_leaf_prot(&leaf) & MKVM_PROT_W)) {
-		WARN_ON_ONCE(mkvm_s2_leaf_pfn(&leaf, gpa) != page_to_pfn(page));
+		/* Never grant write to a page other than the one gup gave us. */
+		if (WARN_ON_ONCE(mkvm_s2_leaf_pfn(&leaf, gpa) != page_to_pfn(page)))
+			return 0;
 		mkvm_s2_leaf_relax(&leaf, MKVM_PROT_W);
 	}
 	return 0;
@@ -398,8 +400,15 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	}
 	read_unlock(&vm->mmu_lock);
 
-	/* The mapping holds no reference: the notifier keeps it coherent. */
-	if (!r && writable && write)
+	/*
+	 * Guest writes through a writable entry go through kmap and never set
+	 * the host PTE's dirty bit: mark the page dirty whenever the mapping
+	 * is writable, even for a read fault, or reclaim could drop a clean
+	 * shmem (or lazily freed) page the guest later wrote (arm64 KVM does
+	 * the same). The mapping holds no reference: the notifier keeps it
+	 * coherent.
+	 */
+	if (!r && writable)
 		set_page_dirty_lock(page);
 	put_page(page);
 out_srcu:

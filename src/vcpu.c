@@ -31,9 +31,9 @@ static int op_validate(const struct mkvm_guest_op *op)
 	case MKVM_OP_READ:
 	case MKVM_OP_WRITE:
 		if (op->len || !is_power_of_2(op->size) || op->size > 8 ||
-		    !IS_ALIGNED(op->gpa, op->size))
+		    !IS_ALIGNED(op->gpa, op->size) ||
+		    check_add_overflow(op->gpa, (u64)op->size, &end))
 			return -EINVAL;
-		end = op->gpa + op->size;
 		break;
 	case MKVM_OP_TOUCH_READ:
 	case MKVM_OP_TOUCH_WRITE:
@@ -106,7 +106,7 @@ static int vcpu_run_op(struct mkvm_vcpu *vcpu, struct mkvm_guest_op *op,
 		data = op->data & 0xff;
 		r = vcpu_access(vcpu, op->gpa + *progress, 1, write, &data);
 		if (r == MKVM_FAULT_MMIO)
-			vcpu_mmio_exit(vcpu, op->gpa + *progress, 1, write, op->data);
+			vcpu_mmio_exit(vcpu, op->gpa + *progress, 1, write, data);
 		if (r)
 			return r;
 		cond_resched();
@@ -242,10 +242,14 @@ static const struct vm_operations_struct mkvm_vcpu_vm_ops = {
 	.fault = mkvm_vcpu_vm_fault,
 };
 
-/* The run page: one page at offset 0. */
+/*
+ * The run page: one shared page at offset 0. A private mapping would turn
+ * into the process's own copy at its first write, which RUN never sees.
+ */
 static int mkvm_vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
 {
-	if (vma->vm_pgoff || vma_pages(vma) != 1)
+	if (vma->vm_pgoff || vma_pages(vma) != 1 ||
+	    !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	vma->vm_ops = &mkvm_vcpu_vm_ops;
 	return 0;

@@ -151,6 +151,8 @@ TEST(run_bad_input)
 		{ .type = MKVM_OP_TOUCH_READ, .gpa = GPA, .len = 100 },
 		{ .type = MKVM_OP_TOUCH_READ, .gpa = GPA, .len = 0 },
 		{ .type = MKVM_OP_TOUCH_READ, .gpa = -PAGE_SIZE, .len = 2 * PAGE_SIZE },
+		{ .type = MKVM_OP_READ, .size = 8, .gpa = 0xfffffffffffffff8ULL },
+		{ .type = MKVM_OP_WRITE, .size = 1, .gpa = -1ULL },
 	};
 	unsigned int i;
 
@@ -172,6 +174,8 @@ TEST(run_bad_input)
 	/* The run page is one page at offset 0. */
 	ASSERT_TRUE(mmap(NULL, 2 * PAGE_SIZE, PROT_READ, MAP_SHARED, g.vcpu.fd, 0) == MAP_FAILED);
 	ASSERT_TRUE(mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, g.vcpu.fd, PAGE_SIZE) ==
+		    MAP_FAILED);
+	ASSERT_TRUE(mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, g.vcpu.fd, 0) ==
 		    MAP_FAILED);
 }
 

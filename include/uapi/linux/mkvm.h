@@ -164,9 +164,9 @@ struct mkvm_run {
 };
 
 /*
- * Errors: -EINVAL (argument not 0, no mmap()ed run page yet, a malformed
- * op: unknown type, bad size, misaligned or out-of-range address, @next_op
- * beyond @nr_ops), -E2BIG (@nr_ops too large), -EFAULT (the op array is
+ * Errors: -EINVAL (argument not 0, a malformed op: unknown type, bad
+ * size, misaligned, wrapping or out-of-range address, @next_op beyond
+ * @nr_ops), -E2BIG (@nr_ops too large), -EFAULT (the op array is
  * unreadable, or the memory behind a slot cannot be resolved), -EINTR (a
  * signal arrived; RUN resumes at @next_op), -ENOMEM.
  */
