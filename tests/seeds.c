@@ -4,7 +4,7 @@
  * delay injection point of the test build (debugfs mkvm/hooks/) in the
  * race window, so the other side of the race lands in it every time, and
  * drives that other side. With the fix they pass; built with the fix
- * reverted (make MKVM_TEST=1 MKVM_REVERT=<seed>) they fail, which the
+ * reverted (make MKVM_TEST=1 MKVM_REVERT=SEED_<seed>) they fail, which the
  * debug lane checks on every `make check`.
  */
 #include <fcntl.h>

@@ -133,10 +133,15 @@ for lane in $lanes; do
 					'module build failed' MKVM_OUT="$logs/alt" MKVM_SELFTEST_BREAK=1 \
 					-- --tests none
 				;;
+			revert_zap)
+				must_fail "$trig" "the stale-mapping auditor fires when a zap is skipped" \
+					'stale stage-2 entry' MKVM_OUT="$logs/alt" MKVM_REVERT=ZAP \
+					-- --tests mmu
+				;;
 			revert_*)
 				seed=${trig#revert_}
 				must_fail "$trig" "seed $seed's reproducer fails with its fix reverted" \
-					"${revert_expect[$seed]}" MKVM_OUT="$logs/alt" MKVM_REVERT="$seed" \
+					"${revert_expect[$seed]}" MKVM_OUT="$logs/alt" MKVM_REVERT="SEED_$seed" \
 					-- --tests seeds
 				;;
 			*)
