@@ -516,11 +516,6 @@ void mkvm_s2_leaf_relax(const struct mkvm_s2_leaf *leaf, enum mkvm_prot prot)
 	cmpxchg64(leaf->ptep, leaf->pte, new);
 }
 
-bool mkvm_s2_leaf_young(const struct mkvm_s2_leaf *leaf)
-{
-	return leaf->pte & MKVM_PTE_AF;
-}
-
 #ifdef CONFIG_MKVM_TEST_BUILD
 #include "selftest/pgtable.c"
 #endif

@@ -86,7 +86,6 @@ u64 mkvm_s2_leaf_pfn(const struct mkvm_s2_leaf *leaf, u64 addr);
 enum mkvm_prot mkvm_s2_leaf_prot(const struct mkvm_s2_leaf *leaf);
 void mkvm_s2_leaf_mkyoung(const struct mkvm_s2_leaf *leaf);
 void mkvm_s2_leaf_relax(const struct mkvm_s2_leaf *leaf, enum mkvm_prot prot);
-bool mkvm_s2_leaf_young(const struct mkvm_s2_leaf *leaf);
 
 #ifdef CONFIG_MKVM_TEST_BUILD
 int mkvm_pgtable_selftest(void);
