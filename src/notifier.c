@@ -145,6 +145,8 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 	};
 	bool wake;
 
+	/* Between the core mm's start and end: an unregister can land here. */
+	mkvm_hook(MKVM_HOOK_INVALIDATE_END, range.may_block);
 	mkvm_handle_hva_range(vm, &range);
 
 	/* Pairs with the increment in mkvm_mn_invalidate_range_start(). */
@@ -162,8 +164,6 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 static bool mkvm_mn_age(struct mmu_notifier *mn, unsigned long start,
 			unsigned long end, mkvm_gfn_handler_t handler)
 {
-	/* Under the host's page-table spinlock: the hook busy-waits. */
-	mkvm_hook(MKVM_HOOK_AGE_BEFORE_LOCK, false);
 	const struct mkvm_hva_range range = {
 		.start = start,
 		.end = end,
@@ -174,6 +174,8 @@ static bool mkvm_mn_age(struct mmu_notifier *mn, unsigned long start,
 		.may_block = false,
 	};
 
+	/* Under the host's page-table spinlock: the hook busy-waits. */
+	mkvm_hook(MKVM_HOOK_AGE_BEFORE_LOCK, false);
 	return mkvm_handle_hva_range(mn_to_vm(mn), &range);
 }
 
@@ -234,14 +236,21 @@ int mkvm_notifier_register(struct mkvm_vm *vm)
 /*
  * Called from VM destroy. unregister runs release if exit_mmap has not,
  * and waits for every callback in flight: after it, none can touch the VM.
- * If it landed between a start and its end, the count stays raised, as
- * KVM notes: nothing may wait on it any more, so reset it.
+ * If it landed between a start and its end, that end never comes: the
+ * count and in_progress stay raised. Nothing may wait on them any more,
+ * so reset the count, as KVM does; only balanced counts promise that no
+ * invalidation is left half done.
  */
 void mkvm_notifier_unregister(struct mkvm_vm *vm)
 {
 	mmu_notifier_unregister(&vm->mmu_notifier, vm->mm);
 	WARN_ON_ONCE(rcuwait_active(&vm->mn_memslots_update_rcuwait));
-	vm->mn_active_invalidate_count = 0;
+	/* The proof build assumes balance (Kbuild: MKVM_REVERT=UNBALANCED). */
+	if (vm->mn_active_invalidate_count &&
+	    !IS_ENABLED(CONFIG_MKVM_REVERT_UNBALANCED))
+		vm->mn_active_invalidate_count = 0;
+	else
+		WARN_ON_ONCE(vm->mmu_invalidate_in_progress);
 }
 
 /**

@@ -24,6 +24,7 @@
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "stats.h"
 #include "testhooks.h"
@@ -118,10 +119,13 @@ static const char * const hook_names[MKVM_NR_HOOKS] = {
 	[MKVM_HOOK_FLUSH_DETACHED] = "flush_detached",
 	[MKVM_HOOK_FAULT_SIZED] = "fault_sized",
 	[MKVM_HOOK_AGE_BEFORE_LOCK] = "age_before_lock",
+	[MKVM_HOOK_INVALIDATE_END] = "invalidate_end",
 };
 
 static atomic_t hook_delay_ms[MKVM_NR_HOOKS];
 static atomic_t hook_hits[MKVM_NR_HOOKS];
+/* Delays left before the hook disarms itself; negative: no limit. */
+static atomic_t hook_left[MKVM_NR_HOOKS];
 
 /*
  * Widen a race window: count the hit, then wait. Where sleeping is not
@@ -133,6 +137,10 @@ void mkvm_hook(enum mkvm_hook hook, bool may_sleep)
 	int ms = atomic_read(&hook_delay_ms[hook]);
 
 	if (!ms)
+		return;
+	/* A hook armed for n hits claims one; an unlimited one (-1) runs. */
+	if (atomic_read(&hook_left[hook]) >= 0 &&
+	    !atomic_add_unless(&hook_left[hook], -1, 0))
 		return;
 	atomic_inc(&hook_hits[hook]);
 	if (may_sleep)
@@ -155,18 +163,26 @@ static int hook_open(struct inode *inode, struct file *file)
 	return single_open(file, hook_show, inode->i_private);
 }
 
+/* "ms" arms the hook for every hit, "ms n" for the next n hits only. */
 static ssize_t hook_write(struct file *file, const char __user *buf,
 			  size_t len, loff_t *ppos)
 {
 	long hook = (long)file_inode(file)->i_private;
-	unsigned int ms;
-	int r = kstrtouint_from_user(buf, len, 0, &ms);
+	unsigned int ms, times;
+	char kbuf[32];
+	int n;
 
-	if (r)
-		return r;
-	if (ms > 10000)
+	if (len >= sizeof(kbuf))
 		return -EINVAL;
+	if (copy_from_user(kbuf, buf, len))
+		return -EFAULT;
+	kbuf[len] = '\0';
+	n = sscanf(kbuf, "%u %u", &ms, &times);
+	if (n < 1 || ms > 10000 || (n == 2 && (!times || times > INT_MAX)))
+		return -EINVAL;
+	atomic_set(&hook_delay_ms[hook], 0);
 	atomic_set(&hook_hits[hook], 0);
+	atomic_set(&hook_left[hook], n == 2 ? times : -1);
 	atomic_set(&hook_delay_ms[hook], ms);
 	return len;
 }

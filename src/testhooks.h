@@ -7,13 +7,15 @@
 /*
  * Delay injection points in the race windows of the seed threads, for
  * their reproducers. Test builds only: /sys/kernel/debug/mkvm/hooks/<name>
- * takes a delay in milliseconds (0 disarms) and reads back
- * "delay_ms hits". Release builds compile every call away.
+ * takes a delay in milliseconds (0 disarms), optionally followed by how
+ * many hits to delay before disarming, and reads back "delay_ms hits".
+ * Release builds compile every call away.
  */
 enum mkvm_hook {
 	MKVM_HOOK_FLUSH_DETACHED,	/* seed 000: release, stage-2 detached */
 	MKVM_HOOK_FAULT_SIZED,		/* seed 001: fault sized, before mmu_lock */
 	MKVM_HOOK_AGE_BEFORE_LOCK,	/* seed 003: aging, before mmu_lock */
+	MKVM_HOOK_INVALIDATE_END,	/* invalidate_range_end, on entry */
 	MKVM_NR_HOOKS,
 };
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/aging.h"
 #include "lib/mkvm_util.h"
 #include "lib/tap.h"
 
@@ -351,30 +352,38 @@ TEST(thp_split_guest_sees_result)
 }
 
 /*
- * Aging for real: reclaim asks the young callbacks (MADV_PAGEOUT does on
- * 6.1; newer kernels' MADV_PAGEOUT ignores references). A page the guest
- * accessed is reported young once, and its access flag is cleared: asked
- * again without an access, it is old; after a new access, young again.
+ * Aging for real: the core mm asks the young callbacks (lib/aging.c: by
+ * MADV_PAGEOUT's reclaim on 6.1, by DAMON on newer kernels). A page the
+ * guest accessed is reported young, and its access flag is cleared: aged
+ * again without an access it stays old; after a new access, young again.
  */
 TEST(aging_reports_and_clears_young)
 {
+	enum mkvm_ager ager;
 	struct guest g;
-	long calls, young;
+	long young;
 
 	guest_init(&g, NULL, PAGE_SIZE, 0);
 	mkvm_guest_write(&g.vcpu, GPA, 8, 1);
-	ASSERT_OK(madvise(g.mem, PAGE_SIZE, MADV_PAGEOUT));
-	calls = mkvm_vm_stat("age_calls");
-	if (!calls)
-		tap_skip("MADV_PAGEOUT does not reach the young callbacks on this kernel");
+	ager = mkvm_ager_start(g.mem, PAGE_SIZE);
+	if (!mkvm_age()) {
+		mkvm_ager_stop();
+		tap_skip("%s does not reach the young callbacks on this kernel",
+			 mkvm_ager_name(ager));
+	}
+	printf("# aged by %s\n", mkvm_ager_name(ager));
 	young = mkvm_vm_stat("age_young");
-	ASSERT_EQ(young, 1);
-	ASSERT_OK(madvise(g.mem, PAGE_SIZE, MADV_PAGEOUT));
-	ASSERT_TRUE(mkvm_vm_stat("age_calls") > calls);
+	ASSERT_TRUE(young >= 1);
+	/* At least one make-old ran since the access: nothing is young now. */
+	ASSERT_TRUE(mkvm_age());
+	young = mkvm_vm_stat("age_young");
+	ASSERT_TRUE(mkvm_age());
+	ASSERT_TRUE(mkvm_age());
 	ASSERT_EQ(mkvm_vm_stat("age_young"), young);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), *(uint64_t *)g.mem);
-	ASSERT_OK(madvise(g.mem, PAGE_SIZE, MADV_PAGEOUT));
-	ASSERT_EQ(mkvm_vm_stat("age_young"), young + 1);
+	ASSERT_TRUE(mkvm_age());
+	ASSERT_TRUE(mkvm_vm_stat("age_young") > young);
+	mkvm_ager_stop();
 }
 
 #ifndef MADV_COLLAPSE

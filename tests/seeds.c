@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reproducers of the seed threads' races (../shared/seeds). Each arms a
- * delay injection point of the test build (debugfs mkvm/hooks/) in the
- * race window, so the other side of the race lands in it every time, and
- * drives that other side. With the fix they pass; built with the fix
- * reverted (make MKVM_TEST=1 MKVM_REVERT=SEED_<seed>) they fail, which the
- * debug lane checks on every `make check`.
+ * Reproducers of the seed threads' races (../shared/seeds), and of the
+ * other teardown race KVM documents. Each arms a delay injection point of
+ * the test build (debugfs mkvm/hooks/) in the race window, so the other
+ * side of the race lands in it every time, and drives that other side.
+ * With the fix they pass; built with the fix reverted (make MKVM_TEST=1
+ * MKVM_REVERT=SEED_<seed>, or UNBALANCED) they fail, which the lanes'
+ * LANE_MUST_CATCH check on every `make check`.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/aging.h"
 #include "lib/mkvm_util.h"
 #include "lib/tap.h"
 
@@ -23,18 +26,27 @@
 #define GPA	(1UL << 30)
 #define HOOKS	MKVM_DEBUGFS "/hooks/"
 
-static void hook_arm(const char *name, int ms)
+/* Arm a hook to delay @ms for the next @times hits, or every hit (0). */
+static void hook_arm_times(const char *name, int ms, int times)
 {
-	char path[128], val[16];
+	char path[128], val[32];
 	int fd, n;
 
 	snprintf(path, sizeof(path), HOOKS "%s", name);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		tap_skip("%s: the delay hooks need a test build of mkvm", path);
-	n = snprintf(val, sizeof(val), "%d", ms);
+	if (times)
+		n = snprintf(val, sizeof(val), "%d %d", ms, times);
+	else
+		n = snprintf(val, sizeof(val), "%d", ms);
 	ASSERT_EQ(write(fd, val, n), n);
 	close(fd);
+}
+
+static void hook_arm(const char *name, int ms)
+{
+	hook_arm_times(name, ms, 0);
 }
 
 static long hook_hits(const char *name)
@@ -170,38 +182,27 @@ TEST_T(seed001_thp_split_vs_block_fault, 60)
 			ASSERT_EQ(mkvm_guest_read(&vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
 }
 
-struct pageout_thread {
-	char *mem;
-	size_t size;
-};
-
-static void *pageout(void *p)
-{
-	struct pageout_thread *t = p;
-
-	madvise(t->mem, t->size, MADV_PAGEOUT);
-	return NULL;
-}
-
 /*
- * Seed 003: aging reaches the VM while it is being destroyed. MADV_PAGEOUT
- * makes reclaim ask the young callbacks, which stop (busy-waiting, under
- * the page-table lock) before taking mmu_lock; meanwhile the VM's last fd
- * closes and release frees stage-2. Fixed: aging finds no table and
- * returns. Reverted (no NULL check): a NULL pointer dereference.
+ * Seed 003: aging reaches the VM while it is being destroyed. The core mm
+ * ages the VM's pages (lib/aging.c), and the young callback stops
+ * (busy-waiting, under the page-table lock) before taking mmu_lock;
+ * meanwhile the VM's last fd closes and release frees stage-2. Fixed:
+ * aging finds no table and returns. Reverted (no NULL check): a NULL
+ * pointer dereference.
  */
 TEST_T(seed003_aging_vs_release, 60)
 {
 	struct mkvm_vcpu_ctx vcpu;
-	struct pageout_thread t = { .size = 16 * PAGE_SIZE };
-	pthread_t th;
+	size_t size = 16 * PAGE_SIZE;
+	enum mkvm_ager ager;
+	char *mem;
 	int vm;
 
-	t.mem = mkvm_map_anon(t.size);
+	mem = mkvm_map_anon(size);
 	vm = mkvm_vm_create();
-	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, t.size, t.mem));
+	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, size, mem));
 	mkvm_vcpu_open(vm, 0, &vcpu);
-	vcpu_touch(&vcpu, GPA, t.size);
+	vcpu_touch(&vcpu, GPA, size);
 	/*
 	 * Leave only the VM fd. munmap() of the run page later would wait for
 	 * mmap_lock, which MADV_PAGEOUT holds until aging is done: no race.
@@ -210,20 +211,84 @@ TEST_T(seed003_aging_vs_release, 60)
 	close(vcpu.fd);
 
 	hook_arm("age_before_lock", 300);
-	ASSERT_EQ(pthread_create(&th, NULL, pageout, &t), 0);
+	ager = mkvm_ager_start_background(mem, size);
 	if (!hook_wait("age_before_lock", 1, 3000)) {
-		ASSERT_EQ(pthread_join(th, NULL), 0);
 		hook_arm("age_before_lock", 0);
-		tap_skip("MADV_PAGEOUT does not reach the young callbacks on this kernel");
+		mkvm_ager_stop();
+		tap_skip("%s does not reach the young callbacks on this kernel",
+			 mkvm_ager_name(ager));
 	}
 	/*
 	 * Aging is in the window. Disarm first (the destroy below waits for
-	 * every callback in flight, and the later pages would delay it too),
+	 * every callback in flight, and the later ones would delay it too),
 	 * then destroy the VM under the one in the window.
 	 */
 	hook_arm("age_before_lock", 0);
 	close(vm);
+	mkvm_ager_stop();
+	mkvm_assert_no_objects();
+}
+
+struct dontneed_thread {
+	char *mem;
+	size_t size;
+};
+
+/*
+ * Arms the hook for one hit itself, right before its own invalidation:
+ * the main thread's writes break copy-on-write sharing with the test
+ * harness's parent, and each of those invalidates too.
+ */
+static void *dontneed(void *p)
+{
+	struct dontneed_thread *t = p;
+
+	hook_arm_times("invalidate_end", 1000, 1);
+	ASSERT_OK(madvise(t->mem, t->size, MADV_DONTNEED));
+	return NULL;
+}
+
+/*
+ * Not a seed thread, but the teardown race KVM documents in
+ * kvm_destroy_vm(): the notifier is unregistered between an invalidation's
+ * start and its end, so that end never comes and the VM's counts stay
+ * raised. Two VMs on one mm: the core mm calls the newer first, and its
+ * end stops in the hook; meanwhile the older VM's last fd closes, and its
+ * unregister takes it off the list before the core mm gets to its end.
+ * Fixed: destroy resets the count, as KVM does. Reverted (destroy assumes
+ * every start got its end): a WARN. The newer VM got both calls: its
+ * memslots still update (a raised count would block that for ever) and
+ * its guest sees what the process maps.
+ */
+TEST_T(unregister_between_start_and_end, 60)
+{
+	struct dontneed_thread t = { .size = 16 * PAGE_SIZE };
+	struct mkvm_vcpu_ctx vcpu;
+	int older, newer;
+	pthread_t th;
+
+	t.mem = mkvm_map_anon(t.size);
+	memset(t.mem, 7, t.size);
+	older = mkvm_vm_create();
+	ASSERT_OK(mkvm_set_region(older, 0, 0, GPA, t.size, t.mem));
+	newer = mkvm_vm_create();
+	ASSERT_OK(mkvm_set_region(newer, 0, 0, GPA, t.size, t.mem));
+	mkvm_vcpu_open(newer, 0, &vcpu);
+	ASSERT_EQ(mkvm_guest_read(&vcpu, GPA, 1), 7);
+
+	ASSERT_EQ(pthread_create(&th, NULL, dontneed, &t), 0);
+	ASSERT_TRUE(hook_wait("invalidate_end", 1, 5000));
+	/* The newer VM's end sleeps in the hook, which disarmed itself. */
+	close(older);	/* destroy: unregister waits out the sleeping end */
 	ASSERT_EQ(pthread_join(th, NULL), 0);
+
+	ASSERT_EQ(mkvm_guest_read(&vcpu, GPA, 1), 0);
+	t.mem[0] = 9;
+	ASSERT_EQ(mkvm_guest_read(&vcpu, GPA, 1), 9);
+	ASSERT_OK(mkvm_set_region(newer, 0, 0, GPA, 0, t.mem));
+	ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
+	close(vcpu.fd);
+	close(newer);
 	mkvm_assert_no_objects();
 }
 

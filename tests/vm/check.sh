@@ -138,6 +138,11 @@ for lane in $lanes; do
 					'stale stage-2 entry' MKVM_OUT="$logs/alt" MKVM_REVERT=ZAP \
 					-- --tests mmu
 				;;
+			revert_unbalanced)
+				must_fail "$trig" "destroy assuming every start got its end is caught" \
+					'WARNING: .*mkvm_notifier_unregister' MKVM_OUT="$logs/alt" \
+					MKVM_REVERT=UNBALANCED -- --tests seeds
+				;;
 			revert_*)
 				seed=${trig#revert_}
 				must_fail "$trig" "seed $seed's reproducer fails with its fix reverted" \
