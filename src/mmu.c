@@ -408,9 +408,9 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	 * is writable, even for a read fault, or reclaim could drop a clean
 	 * shmem (or lazily freed) page the guest later wrote (arm64 KVM does
 	 * the same). The mapping holds no reference: the notifier keeps it
-	 * coherent.
+	 * coherent. (MKVM_REVERT=DIRTY builds that loss back in, for its test.)
 	 */
-	if (!r && writable)
+	if (!r && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY))
 		set_page_dirty_lock(page);
 	put_page(page);
 out_srcu:

@@ -327,6 +327,84 @@ TEST(thp_block_mapping_vs_4k)
 	ASSERT_EQ(mkvm_vm_stat("faults"), 2);
 }
 
+/*
+ * Guest writes go through kmap, never through the process's page table,
+ * so no host PTE records them: mkvm marks a page dirty whenever it maps it
+ * writable. Without that, a page freed lazily (MADV_FREE) that the guest
+ * then writes would still look clean to reclaim, which discards clean
+ * lazyfree pages instead of writing them anywhere: the guest's data gone.
+ * MADV_PAGEOUT reclaims the page; on 6.1 it checks references first, and
+ * the guest's access keeps the page once, so it runs twice. A page nobody
+ * wrote again is the control, and must be discarded (or this kernel did
+ * not reclaim at all).
+ */
+TEST(guest_write_survives_lazyfree_reclaim)
+{
+	struct guest g;
+	char *control;
+
+	guest_init(&g, NULL, 2 * PAGE_SIZE, 0);
+	control = g.mem + PAGE_SIZE;
+	memset(g.mem, 1, 2 * PAGE_SIZE);
+	/* Map both writable in stage-2, then free them lazily: that zaps. */
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 1), 1);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + PAGE_SIZE, 1), 1);
+	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_FREE));
+	/* The guest writes the first page again; the host PTE stays clean. */
+	mkvm_guest_write(&g.vcpu, GPA + 8, 8, 0x1234);
+	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_PAGEOUT));
+	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_PAGEOUT));
+	if (control[0] != 0) {
+		if (mkvm_required())
+			tap_fail(__FILE__, __LINE__, "MADV_PAGEOUT did not reclaim a lazyfree page");
+		tap_skip("MADV_PAGEOUT does not reclaim lazyfree pages here");
+	}
+	ASSERT_EQ(*(uint64_t *)(g.mem + 8), 0x1234);
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 8, 8), 0x1234);
+}
+
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB	(30 << MAP_HUGE_SHIFT)
+#endif
+
+/*
+ * A 1G hugetlb page gets one 1G stage-2 block: one fault maps the whole
+ * gigabyte, and no table is needed below level 1. munmap zaps the block.
+ * The harness reserves the page (hugepagesz=1G hugepages=1); elsewhere,
+ * without a free one, this skips.
+ */
+TEST_T(hugetlb_1g_block_mapping, 120)
+{
+	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
+	const size_t gb = 1UL << 30;
+	struct guest g;
+	char *mem;
+	int i;
+
+	mem = mmap(NULL, gb, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB, -1, 0);
+	if (mem == MAP_FAILED) {
+		if (mkvm_required())
+			tap_fail(__FILE__, __LINE__,
+				 "the harness reserves a 1G hugetlb page, but mmap: %s",
+				 strerror(errno));
+		tap_skip("no free 1G hugetlb page (hugepagesz=1G hugepages=1 reserves one)");
+	}
+	for (i = 0; i < 512; i++)
+		mem[i * 2 * MB] = i & 0x7f;
+	guest_init(&g, mem, gb, 0);
+	for (i = 0; i < 512; i += 73)
+		ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + i * 2 * MB, 1), i & 0x7f);
+	ASSERT_EQ(mkvm_vm_stat("faults"), 1);
+	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 1);
+	mkvm_guest_write(&g.vcpu, GPA + gb - 8, 8, 0x77);
+	ASSERT_EQ(*(uint64_t *)(mem + gb - 8), 0x77);
+	ASSERT_EQ(mkvm_vm_stat("faults"), 1);
+
+	ASSERT_OK(munmap(mem, gb));
+	ASSERT_ERRNO(mkvm_run_ops(&g.vcpu, &op, 1), EFAULT);
+}
+
 /* Splitting the THP under a block mapping zaps the block; the guest sees the split result. */
 TEST(thp_split_guest_sees_result)
 {

@@ -11,14 +11,20 @@
 #include "mkvm_util.h"
 #include "tap.h"
 
+int mkvm_required(void)
+{
+	const char *require = getenv("MKVM_REQUIRE");
+
+	return require && *require == '1';
+}
+
 int mkvm_open(void)
 {
 	int fd = open(MKVM_DEV, O_RDWR | O_CLOEXEC);
-	const char *require = getenv("MKVM_REQUIRE");
 
 	if (fd >= 0)
 		return fd;
-	if (errno == ENOENT && !(require && *require == '1'))
+	if (errno == ENOENT && !mkvm_required())
 		tap_skip(MKVM_DEV " missing: is mkvm loaded?");
 	tap_fail(__FILE__, __LINE__, "open " MKVM_DEV ": %s", strerror(errno));
 }

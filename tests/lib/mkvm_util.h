@@ -12,6 +12,12 @@
 #define MKVM_DEV	"/dev/mkvm"
 #define MKVM_DEBUGFS	"/sys/kernel/debug/mkvm"
 
+/*
+ * MKVM_REQUIRE=1: running under the QEMU harness, which provides all a test
+ * needs (the module, a 1G hugetlb page): what would be a SKIP elsewhere
+ * is a failure.
+ */
+int mkvm_required(void);
 /* /dev/mkvm; a missing device is a SKIP, or a failure under MKVM_REQUIRE=1. */
 int mkvm_open(void);
 /* A new VM fd from a fresh /dev/mkvm fd (closed again). */

@@ -138,6 +138,11 @@ for lane in $lanes; do
 					'stale stage-2 entry' MKVM_OUT="$logs/alt" MKVM_REVERT=ZAP \
 					-- --tests mmu
 				;;
+			revert_dirty)
+				must_fail "$trig" "a guest write lost to reclaim is caught" \
+					'not ok [0-9]+ guest_write_survives_lazyfree_reclaim' \
+					MKVM_OUT="$logs/alt" MKVM_REVERT=DIRTY -- --tests mmu
+				;;
 			revert_unbalanced)
 				must_fail "$trig" "destroy assuming every start got its end is caught" \
 					'WARNING: .*mkvm_notifier_unregister' MKVM_OUT="$logs/alt" \

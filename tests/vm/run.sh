@@ -215,6 +215,11 @@ pack_initramfs() {	# pack_initramfs DIR OUTPUT
 	(cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) >"$2"
 }
 
+# One 1G hugetlb page, reserved at boot while memory is still contiguous,
+# for the 1G stage-2 block tests; lanes give the guest 3G so that a free,
+# 1G-aligned gigabyte exists beside the kernel and the initramfs.
+HUGE_1G="hugepagesz=1G hugepages=1"
+
 # boot INITRD ACCEL TIMEOUT: results land in $out/results, the console
 # in $out/console.log. Prints the results live. Returns QEMU's status.
 boot() {
@@ -227,7 +232,7 @@ boot() {
 		-nodefaults -nographic -no-reboot -monitor none \
 		-serial "file:$out/console.log" "${QEMU_RESULT_ARGS[@]}" \
 		-kernel "$KIMAGE" -initrd "$initrd" \
-		-append "console=$CONSOLE panic=-1 oops=panic panic_on_warn=${MKVM_PANIC_ON_WARN:-0} loglevel=7 rdinit=/init" \
+		-append "console=$CONSOLE panic=-1 oops=panic panic_on_warn=${MKVM_PANIC_ON_WARN:-0} loglevel=7 $HUGE_1G ${LANE_CMDLINE:-} rdinit=/init" \
 		</dev/null >"$out/qemu.log" 2>&1 &
 	qpid=$!
 	if [ -z "${BOOT_QUIET:-}" ]; then
