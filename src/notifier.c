@@ -23,6 +23,7 @@
 #include "memslot.h"
 #include "mmu.h"
 #include "notifier.h"
+#include "stats.h"
 #include "testhooks.h"
 #include "vm.h"
 
@@ -237,14 +238,18 @@ int mkvm_notifier_register(struct mkvm_vm *vm)
  * Called from VM destroy. unregister runs release if exit_mmap has not,
  * and waits for every callback in flight: after it, none can touch the VM.
  * If it landed between a start and its end, that end never comes: the
- * count and in_progress stay raised. Nothing may wait on them any more,
- * so reset the count, as KVM does; only balanced counts promise that no
- * invalidation is left half done.
+ * count and in_progress stay raised. Nothing in mkvm waits on them after
+ * this (KVM's x86 destroy deletes memslots through the path that does,
+ * and would hang), but reset the count as KVM does, so that no later
+ * teardown step can; only balanced counts promise that no invalidation
+ * is left half done. The stat lets a test prove it reached this case.
  */
 void mkvm_notifier_unregister(struct mkvm_vm *vm)
 {
 	mmu_notifier_unregister(&vm->mmu_notifier, vm->mm);
 	WARN_ON_ONCE(rcuwait_active(&vm->mn_memslots_update_rcuwait));
+	if (vm->mn_active_invalidate_count)
+		mkvm_stat_inc(MKVM_STAT_UNREGISTERED_MID_INVALIDATION);
 	/* The proof build assumes balance (Kbuild: MKVM_REVERT=UNBALANCED). */
 	if (vm->mn_active_invalidate_count &&
 	    !IS_ENABLED(CONFIG_MKVM_REVERT_UNBALANCED))

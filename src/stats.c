@@ -26,6 +26,7 @@ static const char * const mkvm_stat_names[MKVM_NR_STATS] = {
 	[MKVM_STAT_VCPUS] = "vcpus",
 	[MKVM_STAT_MEMSLOTS] = "memslots",
 	[MKVM_STAT_VMS_CREATED] = "vms_created",
+	[MKVM_STAT_UNREGISTERED_MID_INVALIDATION] = "unregistered_mid_invalidation",
 };
 
 static struct dentry *mkvm_debugfs_root;

@@ -2,6 +2,7 @@
 #ifndef MKVM_STATS_H
 #define MKVM_STATS_H
 
+struct dentry;
 struct mkvm_vm;
 
 /* Module-wide counters, shown in /sys/kernel/debug/mkvm/stats. */
@@ -10,6 +11,8 @@ enum mkvm_stat {
 	MKVM_STAT_VCPUS,	/* vCPUs alive */
 	MKVM_STAT_MEMSLOTS,	/* memslots alive */
 	MKVM_STAT_VMS_CREATED,	/* VMs created since load */
+	/* VMs destroyed between an invalidation's start and its end */
+	MKVM_STAT_UNREGISTERED_MID_INVALIDATION,
 	MKVM_NR_STATS,
 };
 

@@ -134,14 +134,19 @@ static atomic_t hook_left[MKVM_NR_HOOKS];
  */
 void mkvm_hook(enum mkvm_hook hook, bool may_sleep)
 {
-	int ms = atomic_read(&hook_delay_ms[hook]);
+	/* Pairs with the release in hook_write(): see its hook_left. */
+	int ms = atomic_read_acquire(&hook_delay_ms[hook]);
 
 	if (!ms)
 		return;
 	/* A hook armed for n hits claims one; an unlimited one (-1) runs. */
-	if (atomic_read(&hook_left[hook]) >= 0 &&
-	    !atomic_add_unless(&hook_left[hook], -1, 0))
-		return;
+	if (atomic_read(&hook_left[hook]) >= 0) {
+		if (!atomic_add_unless(&hook_left[hook], -1, 0))
+			return;
+		/* The last one disarms it, so that reading it says so. */
+		if (!atomic_read(&hook_left[hook]))
+			atomic_set(&hook_delay_ms[hook], 0);
+	}
 	atomic_inc(&hook_hits[hook]);
 	if (may_sleep)
 		msleep(ms);
@@ -168,22 +173,24 @@ static ssize_t hook_write(struct file *file, const char __user *buf,
 			  size_t len, loff_t *ppos)
 {
 	long hook = (long)file_inode(file)->i_private;
-	unsigned int ms, times;
-	char kbuf[32];
-	int n;
+	char kbuf[32], *ms_str, *p = kbuf;
+	unsigned int ms, times = 0;
 
 	if (len >= sizeof(kbuf))
 		return -EINVAL;
 	if (copy_from_user(kbuf, buf, len))
 		return -EFAULT;
 	kbuf[len] = '\0';
-	n = sscanf(kbuf, "%u %u", &ms, &times);
-	if (n < 1 || ms > 10000 || (n == 2 && (!times || times > INT_MAX)))
+	ms_str = strsep(&p, " ");
+	if (kstrtouint(ms_str, 0, &ms) || ms > 10000)
+		return -EINVAL;
+	if (p && (kstrtouint(p, 0, &times) || !times || times > INT_MAX))
 		return -EINVAL;
 	atomic_set(&hook_delay_ms[hook], 0);
 	atomic_set(&hook_hits[hook], 0);
-	atomic_set(&hook_left[hook], n == 2 ? times : -1);
-	atomic_set(&hook_delay_ms[hook], ms);
+	atomic_set(&hook_left[hook], times ? times : -1);
+	/* Pairs with the acquire in mkvm_hook(). */
+	atomic_set_release(&hook_delay_ms[hook], ms);
 	return len;
 }
 

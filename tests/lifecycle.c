@@ -165,7 +165,10 @@ TEST(vm_outlives_creator_via_fd_passing)
 	ASSERT_EQ(mkvm_stat(STATS, "memslots"), 1);
 	ASSERT_ERRNO(ioctl(vm, MKVM_CREATE_VCPU, 1), EIO);
 	ASSERT_ERRNO(ioctl(vcpu, 0xdead, 0), EIO);
-	/* RUN on a VM whose mm has exited: refused before anything else. */
+	/*
+	 * RUN on a VM whose creator (and so its mm) has exited: refused
+	 * before anything else, as from any process but the creator.
+	 */
 	ASSERT_ERRNO(ioctl(vcpu, MKVM_RUN, 0), EIO);
 	close(vm);
 	ASSERT_EQ(mkvm_stat(STATS, "vms"), 1);

@@ -5,8 +5,8 @@
  * random unmaps go both to a real table and to a naive model (one slot per
  * 4K page of a small window, remembering the leaf that maps it), and after
  * every step each page's lookup must match the model: mapped or not, at
- * which level, to which frame. Then a 1G block, aging, and teardown, which
- * must leave no table behind.
+ * which level, to which frame. Then a 1G block, aging, write-protect, and
+ * teardown, which must leave no table behind.
  */
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -109,6 +109,22 @@ static bool __init st_giant(struct mkvm_s2 *s2, struct mkvm_memcache *mc)
 	return !mkvm_s2_lookup(s2, addr, &leaf);
 }
 
+/* Write-protect: clears W from the leaf it reaches, and says so once. */
+static bool __init st_wrprotect(struct mkvm_s2 *s2, struct mkvm_memcache *mc)
+{
+	u64 addr = 9ULL << 30;
+	struct mkvm_s2_leaf leaf;
+
+	if (mkvm_s2_map(s2, addr, 2, 1ULL << 9, MKVM_PROT_R | MKVM_PROT_W, mc))
+		return false;
+	if (mkvm_s2_wrprotect(s2, addr + (1ULL << 21), PAGE_SIZE) ||
+	    !mkvm_s2_wrprotect(s2, addr + 3 * PAGE_SIZE, PAGE_SIZE) ||
+	    mkvm_s2_wrprotect(s2, addr, 1ULL << 21))
+		return false;
+	return mkvm_s2_lookup(s2, addr + 5 * PAGE_SIZE, &leaf) &&
+	       mkvm_s2_leaf_prot(&leaf) == MKVM_PROT_R;
+}
+
 int __init mkvm_pgtable_selftest(void)
 {
 	struct mkvm_memcache mc = { 0 };
@@ -128,7 +144,8 @@ int __init mkvm_pgtable_selftest(void)
 		if (!st_step(&s2, model, &mc) || !st_check(&s2, model))
 			goto out;
 	}
-	if (!st_giant(&s2, &mc))
+	if (!st_giant(&s2, &mc) || mkvm_memcache_topup(&mc, MKVM_MEMCACHE_MIN) ||
+	    !st_wrprotect(&s2, &mc))
 		goto out;
 	/* Unmapping everything frees every table below the root. */
 	mkvm_s2_unmap(&s2, 0, 1ULL << MKVM_S2_IA_BITS);

@@ -7,19 +7,27 @@
  *   guests have no swap, so the pages stay.
  * - 6.9 on: MADV_PAGEOUT ignores references, and without swap reclaim does
  *   not scan anonymous memory at all. Debian's 6.12 and 7.x build DAMON in:
- *   a kdamond monitoring physical addresses makes each sampled page old
- *   (clear_young, through the rmap) and then asks whether it was accessed
- *   (test_young). One region per page of the range, sampled every
- *   millisecond, so every page is aged many times a second.
+ *   a kdamond monitoring physical addresses makes the sampled page of each
+ *   region old every millisecond (clear_young, through the rmap), and then
+ *   asks whether it was accessed: by the PTE and the page's idle flag
+ *   first, so test_young is asked only when those say no, and 6.12 skips
+ *   re-checking a page it checked last. Make-old is what is counted on.
+ *   One region per page of the range (min and max number of regions set
+ *   to that, so that DAMON never merges them).
  *
- * DAMON only looks at pages on an LRU list; a page just faulted in may sit
- * in its CPU's LRU-add batch, so the batches are flushed first by faulting
- * in fresh pages on every CPU.
+ * Both only look at pages on an LRU list, and madvise() drains only the
+ * local CPU's LRU-add batch: a page just faulted in on another CPU is
+ * invisible to them. So the batches of every CPU are flushed first, by
+ * faulting in fresh pages on each.
+ *
+ * A test that fails in the middle leaves the kdamond running (and
+ * DAMON_STAT off) until the next start, which stops it first.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +49,8 @@ static void *age_mem;
 static size_t age_size;
 static bool damon_stat_was_on;
 static pthread_t pageout_thread;
-static volatile bool pageout_stop;
+static bool pageout_running;
+static atomic_bool pageout_stop;
 
 static int write_file(const char *path, const char *val)
 {
@@ -135,27 +144,38 @@ static bool damon_stat_on(void)
 	return c == 'Y';
 }
 
-/* 0 if a kdamond now samples each page of the range; -1 without DAMON. */
+/*
+ * 0 if a kdamond now samples each page of the range; -1 if this kernel has
+ * no DAMON. A kernel that has it but refuses the setup fails the test.
+ */
 static int damon_start(void *mem, size_t size)
 {
 	size_t i, npages = size / PAGE_SIZE;
+	unsigned long nr_regions = npages < 3 ? 3 : npages;	/* DAMON's minimum */
 	uint64_t *phys;
 	char path[256];
 
-	if (access(DAMON_ADMIN "/nr_kdamonds", W_OK) ||
-	    write_file(DAMON_ADMIN "/nr_kdamonds", "1") ||
-	    write_file(DAMON_ADMIN "/0/contexts/nr_contexts", "1") ||
-	    write_file(DAMON_CTX "/operations", "paddr"))
+	if (access(DAMON_ADMIN "/nr_kdamonds", W_OK))
 		return -1;
+	/* A kdamond left running by a failed test refuses reconfiguration. */
+	write_file(DAMON_ADMIN "/0/state", "off");
+	if (write_file(DAMON_ADMIN "/nr_kdamonds", "1") ||
+	    write_file(DAMON_ADMIN "/0/contexts/nr_contexts", "1"))
+		tap_fail(__FILE__, __LINE__, "DAMON: cannot create a kdamond: %s",
+			 strerror(errno));
+	if (write_file(DAMON_CTX "/operations", "paddr"))
+		return -1;	/* built without physical-address monitoring */
 
 	damon_stat_was_on = damon_stat_on();
 	if (damon_stat_was_on)
 		damon_stat_set(false);
-	flush_lru_add_batches();
 	phys = phys_pages(mem, npages);
 	ASSERT_OK(write_file(DAMON_CTX "/monitoring_attrs/intervals/sample_us", "1000"));
 	ASSERT_OK(write_file(DAMON_CTX "/monitoring_attrs/intervals/aggr_us", "20000"));
 	ASSERT_OK(write_file(DAMON_CTX "/monitoring_attrs/intervals/update_us", "1000000"));
+	/* max first: min may not exceed it. */
+	ASSERT_OK(write_ulong(DAMON_CTX "/monitoring_attrs/nr_regions/max", nr_regions));
+	ASSERT_OK(write_ulong(DAMON_CTX "/monitoring_attrs/nr_regions/min", nr_regions));
 	ASSERT_OK(write_file(DAMON_CTX "/targets/nr_targets", "1"));
 	ASSERT_OK(write_ulong(DAMON_CTX "/targets/0/regions/nr_regions", npages));
 	for (i = 0; i < npages; i++) {
@@ -172,7 +192,7 @@ static int damon_start(void *mem, size_t size)
 
 static void *pageout_loop(void *unused __attribute__((unused)))
 {
-	while (!pageout_stop)
+	while (!atomic_load(&pageout_stop))
 		madvise(age_mem, age_size, MADV_PAGEOUT);
 	return NULL;
 }
@@ -182,12 +202,14 @@ static enum mkvm_ager ager_start(void *mem, size_t size, bool background)
 	ASSERT_EQ(ager, MKVM_AGER_NONE);
 	age_mem = mem;
 	age_size = size;
+	flush_lru_add_batches();
 	if (!damon_start(mem, size))
 		return ager = MKVM_AGER_DAMON;
 	ager = MKVM_AGER_PAGEOUT;
 	if (background) {
-		pageout_stop = false;
+		atomic_store(&pageout_stop, false);
 		ASSERT_EQ(pthread_create(&pageout_thread, NULL, pageout_loop, NULL), 0);
+		pageout_running = true;
 	}
 	return ager;
 }
@@ -212,7 +234,11 @@ bool mkvm_age(void)
 		return mkvm_vm_stat("age_calls") > calls;
 	}
 	ASSERT_EQ(ager, MKVM_AGER_DAMON);
-	/* Make-old and check alternate: three calls hold at least one make-old. */
+	/*
+	 * Every millisecond a make-old, sometimes a check in between. Of the
+	 * next three calls counted, the last two began after this snapshot,
+	 * and at least one of those is a make-old.
+	 */
 	for (ms = 0; ms < 5000; ms++) {
 		if (mkvm_vm_stat("age_calls") >= calls + 3)
 			return true;
@@ -227,12 +253,23 @@ void mkvm_ager_stop(void)
 		ASSERT_OK(write_file(DAMON_ADMIN "/0/state", "off"));
 		if (damon_stat_was_on)
 			damon_stat_set(true);
-	} else if (ager == MKVM_AGER_PAGEOUT && pageout_thread) {
-		pageout_stop = true;
+	} else if (ager == MKVM_AGER_PAGEOUT && pageout_running) {
+		atomic_store(&pageout_stop, true);
 		ASSERT_EQ(pthread_join(pageout_thread, NULL), 0);
-		pageout_thread = 0;
+		pageout_running = false;
 	}
 	ager = MKVM_AGER_NONE;
+}
+
+void mkvm_ager_unavailable(enum mkvm_ager kind)
+{
+	mkvm_ager_stop();
+	/* Every harness kernel has one of them: 6.1 MADV_PAGEOUT, or DAMON. */
+	if (mkvm_required())
+		tap_fail(__FILE__, __LINE__, "%s does not reach the young callbacks",
+			 mkvm_ager_name(kind));
+	tap_skip("%s does not reach the young callbacks on this kernel",
+		 mkvm_ager_name(kind));
 }
 
 const char *mkvm_ager_name(enum mkvm_ager kind)

@@ -29,6 +29,8 @@ enum mkvm_ager mkvm_ager_start_background(void *mem, size_t size);
  * false if the callbacks were not asked within a few seconds.
  */
 bool mkvm_age(void);
+/* Neither way reaches the callbacks: SKIP, or fail under MKVM_REQUIRE=1. */
+void mkvm_ager_unavailable(enum mkvm_ager ager) __attribute__((noreturn));
 void mkvm_ager_stop(void);
 const char *mkvm_ager_name(enum mkvm_ager ager);
 

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <libkmod.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -86,6 +87,17 @@ int mkvm_thp_enabled(void)
 		buf[0] = 0;
 	fclose(f);
 	return buf[0] && !strstr(buf, "[never]");
+}
+
+void mkvm_pin_cpu(void)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	ASSERT_OK(cpu);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ASSERT_OK(sched_setaffinity(0, sizeof(one), &one));
 }
 
 long mkvm_stat(const char *file, const char *name)

@@ -29,6 +29,11 @@ void *mkvm_map_anon(size_t size);
 void *mkvm_map_2m_aligned(size_t size, int advice);
 /* Transparent hugepages are not disabled ("never"). */
 int mkvm_thp_enabled(void);
+/*
+ * Keep the calling thread on the CPU it runs on: the mm's LRU batches are
+ * per CPU, and madvise() drains only the local CPU's.
+ */
+void mkvm_pin_cpu(void);
 
 /* "name value" lookup in a debugfs stats file; -1 if absent. */
 long mkvm_stat(const char *file, const char *name);

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -97,6 +98,7 @@ static int run_one(const struct tap_test *t)
 int tap_main(int argc, char **argv)
 {
 	int n = 0, pass = 0, fail = 0, skip = 0;
+	struct timespec t0, t1;
 	struct tap_test *t;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -109,7 +111,11 @@ int tap_main(int argc, char **argv)
 
 		if (!selected(t, argc, argv))
 			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = run_one(t);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# %s: %.1f s\n", t->name,
+		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 		n++;
 		if (r == EXIT_SKIP) {
 			skip++;

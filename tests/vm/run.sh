@@ -232,7 +232,7 @@ boot() {
 		-nodefaults -nographic -no-reboot -monitor none \
 		-serial "file:$out/console.log" "${QEMU_RESULT_ARGS[@]}" \
 		-kernel "$KIMAGE" -initrd "$initrd" \
-		-append "console=$CONSOLE panic=-1 oops=panic panic_on_warn=${MKVM_PANIC_ON_WARN:-0} loglevel=7 $HUGE_1G ${LANE_CMDLINE:-} rdinit=/init" \
+		-append "console=$CONSOLE panic=-1 oops=panic panic_on_warn=${MKVM_PANIC_ON_WARN:-0} loglevel=7 $HUGE_1G rdinit=/init" \
 		</dev/null >"$out/qemu.log" 2>&1 &
 	qpid=$!
 	if [ -z "${BOOT_QUIET:-}" ]; then
