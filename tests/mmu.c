@@ -504,10 +504,13 @@ struct race {
 struct race_vcpu {
 	struct race *race;
 	struct mkvm_vcpu_ctx vcpu;
-	long bad, reads;
+	long bad, reads, unmapped;
 };
 
-/* A vCPU thread: reads every page over and over until told to stop. */
+/*
+ * A vCPU thread: reads every page over and over until told to stop. While
+ * the range is unmapped a read fails with EFAULT; nothing else may fail.
+ */
 static void *race_reader(void *p)
 {
 	struct race_vcpu *v = p;
@@ -516,16 +519,36 @@ static void *race_reader(void *p)
 		int i;
 
 		for (i = 0; i < RACE_PAGES; i++) {
-			uint64_t val = mkvm_guest_read(&v->vcpu, GPA + i * PAGE_SIZE, 8);
+			struct mkvm_guest_op op = {
+				.type = MKVM_OP_READ, .size = 8, .gpa = GPA + i * PAGE_SIZE,
+			};
 
-			v->bad += val && val % 1000 != (uint64_t)i;
+			if (mkvm_run_ops(&v->vcpu, &op, 1)) {
+				v->bad += errno != EFAULT;
+				v->unmapped++;
+				continue;
+			}
+			v->bad += v->vcpu.run->exit_reason != MKVM_EXIT_DONE;
+			v->bad += op.data && op.data % 1000 != (uint64_t)i;
 			v->reads++;
 		}
 	}
 	return NULL;
 }
 
-/* The process's writer: page i always holds i + 1000 * generation, or 0 after DONTNEED. */
+static void race_map(struct race *r)
+{
+	void *p = mmap(r->g.mem, RACE_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	ASSERT_TRUE(p == r->g.mem);
+}
+
+/*
+ * The process's writer: page i always holds i + 1000 * generation, or 0.
+ * Each generation ends another way: MADV_DONTNEED, an mmap(MAP_FIXED)
+ * over the range, or munmap and, a moment later, mmap again.
+ */
 static void *race_mutator(void *p)
 {
 	struct race *r = p;
@@ -536,7 +559,18 @@ static void *race_mutator(void *p)
 
 		for (i = 0; i < RACE_PAGES; i++)
 			*(volatile uint64_t *)(r->g.mem + i * PAGE_SIZE) = i + 1000 * gen;
-		ASSERT_OK(madvise(r->g.mem, RACE_PAGES * PAGE_SIZE, MADV_DONTNEED));
+		switch (gen % 3) {
+		case 0:
+			ASSERT_OK(madvise(r->g.mem, RACE_PAGES * PAGE_SIZE, MADV_DONTNEED));
+			break;
+		case 1:
+			race_map(r);
+			break;
+		default:
+			ASSERT_OK(munmap(r->g.mem, RACE_PAGES * PAGE_SIZE));
+			usleep(100);
+			race_map(r);
+		}
 		gen++;
 	}
 	return NULL;
@@ -544,15 +578,16 @@ static void *race_mutator(void *p)
 
 /*
  * Three vCPU threads fault and read in parallel (mmu_lock for read) while
- * the process rewrites and drops the same memory: every read is 0 or a
- * value that belongs to that page, never the content of a page the host
- * freed and reused; and the auditor stays quiet. Bounded: 3 seconds.
+ * the process rewrites, drops, replaces and unmaps the same memory: every
+ * read is 0 or a value that belongs to that page, never the content of a
+ * page the host freed and reused; and the auditor stays quiet. Bounded:
+ * 3 seconds.
  */
-TEST_T(accesses_race_dontneed, 120)
+TEST_T(accesses_race_host_unmap, 120)
 {
 	struct race r = { 0 };
 	struct race_vcpu v[3];
-	long reads = 0, faults = 0, retries = 0;
+	long reads = 0, faults = 0, retries = 0, unmapped = 0;
 	pthread_t mut, th[3];
 	int i;
 
@@ -574,10 +609,12 @@ TEST_T(accesses_race_dontneed, 120)
 		ASSERT_EQ(pthread_join(th[i], NULL), 0);
 		ASSERT_EQ(v[i].bad, 0);
 		reads += v[i].reads;
+		unmapped += v[i].unmapped;
 		faults += v[i].vcpu.run->stat_faults;
 		retries += v[i].vcpu.run->stat_retries;
 	}
-	printf("# %ld reads, %ld faults, %ld retries\n", reads, faults, retries);
+	printf("# %ld reads, %ld while unmapped, %ld faults, %ld retries\n",
+	       reads, unmapped, faults, retries);
 	ASSERT_TRUE(reads > 0);
 }
 

@@ -57,7 +57,8 @@ static long hook_hits(const char *name)
 
 	snprintf(path, sizeof(path), HOOKS "%s", name);
 	f = fopen(path, "r");
-	ASSERT_TRUE(f);
+	if (!f)
+		tap_skip("%s: the delay hooks need a test build of mkvm", path);
 	ASSERT_EQ(fscanf(f, "%ld %ld", &delay, &hits), 2);
 	fclose(f);
 	return hits;
