@@ -347,6 +347,15 @@ pack_initramfs "$out/root" "$out/initramfs.img"
 detect_accel
 log "accelerator: $ACCEL"
 boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
+# A kernel that dies before it starts /init never saw mkvm (it is loaded
+# from /init): under TCG, Debian's 7.x kernel has been seen to trap on a
+# half-patched instruction in early boot, once in some dozens of boots.
+# Boot once more, keep the first console log, and say so.
+if ! grep -q "Run /init as init process" "$out/console.log" && [ ! -s "$out/results" ]; then
+	mv "$out/console.log" "$out/console.first-boot.log"
+	log "the kernel died before starting /init (log: $out/console.first-boot.log); booting once more"
+	boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
+fi
 if declare -F lane_after_boot >/dev/null; then
 	lane_after_boot >"$out/host-results" 2>"$out/lane-after.log" || true
 	cat "$out/host-results" >&2
