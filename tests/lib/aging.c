@@ -173,7 +173,6 @@ static int damon_start(void *mem, size_t size)
 	ASSERT_OK(write_file(DAMON_CTX "/monitoring_attrs/intervals/sample_us", "1000"));
 	ASSERT_OK(write_file(DAMON_CTX "/monitoring_attrs/intervals/aggr_us", "20000"));
 	ASSERT_OK(write_file(DAMON_CTX "/monitoring_attrs/intervals/update_us", "1000000"));
-	/* max first: min may not exceed it. */
 	ASSERT_OK(write_ulong(DAMON_CTX "/monitoring_attrs/nr_regions/max", nr_regions));
 	ASSERT_OK(write_ulong(DAMON_CTX "/monitoring_attrs/nr_regions/min", nr_regions));
 	ASSERT_OK(write_file(DAMON_CTX "/targets/nr_targets", "1"));

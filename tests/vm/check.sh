@@ -158,11 +158,12 @@ for lane in $lanes; do
 			*)
 				dir=$(mktemp -d)
 				cp "$top/tests/vm/triggers/$trig" "$dir/"
-				km=0
-				# Empty: the lane's own setting, for the leak kmemleak must find.
-				[ "$trig" = leak ] && km=""
+				# The leak trigger needs the lane's own kmemleak check
+				# (an empty MKVM_KMEMLEAK), which must_fail turns off.
+				km=()
+				[ "$trig" = leak ] && km=(MKVM_KMEMLEAK=)
 				must_fail "$trig" "the harness fails the run on '$trig'" \
-					"${expect[$trig]}" MKVM_KMEMLEAK=$km \
+					"${expect[$trig]}" "${km[@]}" \
 					-- --tests none --extra "$dir" --reuse-build
 				rm -rf "$dir"
 				;;
