@@ -26,6 +26,7 @@
 #include "memslot.h"
 #include "mmu.h"
 #include "pgtable.h"
+#include "stats.h"
 #include "testhooks.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -61,6 +62,8 @@ void mkvm_mmu_flush_all(struct mkvm_vm *vm)
 	struct mkvm_s2 *s2;
 
 	might_sleep();
+	/* Flushes running now, for the stat below: not a lock. */
+	atomic_inc(&vm->mmu_flushes_running);
 #ifdef CONFIG_MKVM_REVERT_SEED_000
 	/* Seed 000's bug, built only to prove its reproducer: no mmu_lock. */
 	s2 = READ_ONCE(vm->s2);
@@ -73,12 +76,16 @@ void mkvm_mmu_flush_all(struct mkvm_vm *vm)
 	write_unlock(&vm->mmu_lock);
 	if (s2)
 		mkvm_hook(MKVM_HOOK_FLUSH_DETACHED, true);
+	else if (atomic_read(&vm->mmu_flushes_running) > 1)
+		/* Seed 000's window: another flush has the table, still freeing it. */
+		mkvm_stat_inc(MKVM_STAT_FLUSH_FOUND_DETACHED);
 #endif
 
 	if (s2) {
 		mkvm_s2_destroy(s2);
 		kfree(s2);
 	}
+	atomic_dec(&vm->mmu_flushes_running);
 }
 
 void mkvm_mmu_invalidate_begin(struct mkvm_vm *vm, unsigned long start,
@@ -122,7 +129,9 @@ static bool mmu_invalidate_retry(struct mkvm_vm *vm, unsigned long mmu_seq,
 				 unsigned long hva, unsigned long hva_end)
 {
 	lockdep_assert_held(&vm->mmu_lock);
-	if (unlikely(vm->mmu_invalidate_in_progress) &&
+	/* MKVM_REVERT=IN_PROGRESS: only the sequence, for its reproducer. */
+	if (!IS_ENABLED(CONFIG_MKVM_REVERT_IN_PROGRESS) &&
+	    unlikely(vm->mmu_invalidate_in_progress) &&
 	    hva < vm->mmu_invalidate_range_end &&
 	    hva_end > vm->mmu_invalidate_range_start)
 		return true;
@@ -168,8 +177,10 @@ static bool age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range,
 
 	lockdep_assert_held_write(&vm->mmu_lock);
 	/* After release there is no table: nothing is young (seed 003). */
-	if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_003) && !vm->s2)
+	if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_003) && !vm->s2) {
+		mkvm_stat_inc(MKVM_STAT_AGE_AFTER_RELEASE);
 		return false;
+	}
 	young = mkvm_s2_age(vm->s2, range->start << PAGE_SHIFT,
 			    (range->end - range->start) << PAGE_SHIFT, clear);
 	atomic64_inc(&vm->stat_age_calls);
@@ -321,12 +332,48 @@ static int fault_map(struct mkvm_s2 *s2, u64 gpa, int level, struct page *page,
 	 */
 	if (writable && mkvm_s2_lookup(s2, gpa, &leaf) &&
 	    !(mkvm_s2_leaf_prot(&leaf) & MKVM_PROT_W)) {
-		/* Never grant write to a page other than the one gup gave us. */
+		/*
+		 * Never grant write to a page other than the one gup gave us.
+		 * Reaching this is a bug; retrying would meet the same entry
+		 * for ever, so the access fails instead.
+		 */
 		if (WARN_ON_ONCE(mkvm_s2_leaf_pfn(&leaf, gpa) != page_to_pfn(page)))
-			return 0;
+			return -EIO;
 		mkvm_s2_leaf_relax(&leaf, MKVM_PROT_W);
 	}
 	return 0;
+}
+
+/*
+ * Guest writes through a writable entry go through kmap and never set the
+ * host PTE's dirty bit: mark the page dirty whenever the entry is
+ * writable, even for a read fault, or reclaim could drop a clean shmem (or
+ * lazily freed) page the guest later wrote (arm64 KVM does the same).
+ * (MKVM_REVERT=DIRTY builds that loss back in, for its test.)
+ *
+ * Called under mmu_lock, right after the entry went in, as KVM does: an
+ * invalidation that zaps the entry (MADV_FREE, writeback's mkclean,
+ * truncate) needs mmu_lock for write, so it comes after this and its
+ * cleaning wins. Dirtying after the unlock could land after such an
+ * invalidation and writeback, re-dirtying a page no entry maps: that
+ * defeats MADV_FREE, and on ext4 reaches ext4_dirty_folio()'s WARN for a
+ * folio whose buffers reclaim already stripped (MKVM_REVERT=DIRTY_UNLOCKED
+ * builds that back in).
+ *
+ * Only the flag, as KVM's kvm_set_page_dirty(): set_page_dirty_lock()
+ * sleeps on the page lock, and set_page_dirty() without it may race with
+ * truncate. The flag alone is safe here: for anon, shmem and hugetlb
+ * folios it is all their dirty_folio does; a shared file page can only
+ * be mapped writable after a write fault ran ->page_mkwrite and dirtied
+ * (and tagged) it through the filesystem, and writeback write-protects
+ * the host PTE (an invalidation) before it cleans, so under mmu_lock,
+ * with the sequence unchanged, the folio is still dirty or being made so
+ * by the filesystem: the flag adds nothing the filesystem must account.
+ * The gup reference keeps the page from being freed meanwhile.
+ */
+static void fault_mark_dirty(struct page *page)
+{
+	SetPageDirty(page);
 }
 
 /**
@@ -337,7 +384,8 @@ static int fault_map(struct mkvm_s2 *s2, u64 gpa, int level, struct page *page,
  *
  * Return: 0 when the caller should retry the access (the page is mapped,
  * or a race asked for a retry); MKVM_FAULT_MMIO when no memslot serves
- * it; -EFAULT if the host memory cannot be resolved; -ENOMEM.
+ * it; -EFAULT if the host memory cannot be resolved; -ENOMEM; -EIO if
+ * stage-2 holds an entry it never should (a WARN says which).
  */
 int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 {
@@ -397,20 +445,18 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	} else {
 		r = fault_map(vm->s2, gpa, level, page, hva, writable,
 			      &vcpu->memcache);
+		if (!r && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY) &&
+		    !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED))
+			fault_mark_dirty(page);
 		vcpu->run->stat_faults++;
 		atomic64_inc(&vm->stat_faults);
 	}
 	read_unlock(&vm->mmu_lock);
 
-	/*
-	 * Guest writes through a writable entry go through kmap and never set
-	 * the host PTE's dirty bit: mark the page dirty whenever the mapping
-	 * is writable, even for a read fault, or reclaim could drop a clean
-	 * shmem (or lazily freed) page the guest later wrote (arm64 KVM does
-	 * the same). The mapping holds no reference: the notifier keeps it
-	 * coherent. (MKVM_REVERT=DIRTY builds that loss back in, for its test.)
-	 */
-	if (!r && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY))
+	/* Where the dirtying used to be: an invalidation may run here. */
+	mkvm_hook(MKVM_HOOK_FAULT_INSTALLED, true);
+	/* Seed-style proof build of the old bug: dirtying after the unlock. */
+	if (IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED) && !r && writable)
 		set_page_dirty_lock(page);
 	put_page(page);
 out_srcu:

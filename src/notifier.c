@@ -127,6 +127,11 @@ static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	spin_unlock(&vm->mn_invalidate_lock);
 
 	mkvm_handle_hva_range(vm, &range);
+	/*
+	 * Zapped and in progress, the host PTEs not changed yet: a fault here
+	 * still gets the old page from gup, and only in_progress stops it.
+	 */
+	mkvm_hook(MKVM_HOOK_INVALIDATE_ZAPPED, range.may_block);
 	return 0;
 }
 
@@ -238,24 +243,23 @@ int mkvm_notifier_register(struct mkvm_vm *vm)
  * Called from VM destroy. unregister runs release if exit_mmap has not,
  * and waits for every callback in flight: after it, none can touch the VM.
  * If it landed between a start and its end, that end never comes: the
- * count and in_progress stay raised. Nothing in mkvm waits on them after
- * this (KVM's x86 destroy deletes memslots through the path that does,
- * and would hang), but reset the count as KVM does, so that no later
- * teardown step can; only balanced counts promise that no invalidation
- * is left half done. The stat lets a test prove it reached this case.
+ * count and in_progress stay raised. Nothing in mkvm's destroy waits on
+ * them (it frees memslots directly; KVM's x86 destroy deletes memslots
+ * through the path that waits, and would hang), so there is no hazard to
+ * build back in for a proof; the count is reset as KVM does, so that no
+ * later teardown step can ever wait on it, and the stat lets a test prove
+ * it reached this case. With balanced counts, nothing may be in progress.
  */
 void mkvm_notifier_unregister(struct mkvm_vm *vm)
 {
 	mmu_notifier_unregister(&vm->mmu_notifier, vm->mm);
 	WARN_ON_ONCE(rcuwait_active(&vm->mn_memslots_update_rcuwait));
-	if (vm->mn_active_invalidate_count)
+	if (vm->mn_active_invalidate_count) {
 		mkvm_stat_inc(MKVM_STAT_UNREGISTERED_MID_INVALIDATION);
-	/* The proof build assumes balance (Kbuild: MKVM_REVERT=UNBALANCED). */
-	if (vm->mn_active_invalidate_count &&
-	    !IS_ENABLED(CONFIG_MKVM_REVERT_UNBALANCED))
 		vm->mn_active_invalidate_count = 0;
-	else
+	} else {
 		WARN_ON_ONCE(vm->mmu_invalidate_in_progress);
+	}
 }
 
 /**

@@ -27,6 +27,8 @@ static const char * const mkvm_stat_names[MKVM_NR_STATS] = {
 	[MKVM_STAT_MEMSLOTS] = "memslots",
 	[MKVM_STAT_VMS_CREATED] = "vms_created",
 	[MKVM_STAT_UNREGISTERED_MID_INVALIDATION] = "unregistered_mid_invalidation",
+	[MKVM_STAT_FLUSH_FOUND_DETACHED] = "flush_found_detached",
+	[MKVM_STAT_AGE_AFTER_RELEASE] = "age_after_release",
 };
 
 static struct dentry *mkvm_debugfs_root;

@@ -13,6 +13,10 @@ enum mkvm_stat {
 	MKVM_STAT_VMS_CREATED,	/* VMs created since load */
 	/* VMs destroyed between an invalidation's start and its end */
 	MKVM_STAT_UNREGISTERED_MID_INVALIDATION,
+	/* stage-2 flushes that found another flush freeing it (seed 000) */
+	MKVM_STAT_FLUSH_FOUND_DETACHED,
+	/* aging calls that found stage-2 already released (seed 003) */
+	MKVM_STAT_AGE_AFTER_RELEASE,
 	MKVM_NR_STATS,
 };
 

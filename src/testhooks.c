@@ -120,6 +120,8 @@ static const char * const hook_names[MKVM_NR_HOOKS] = {
 	[MKVM_HOOK_FAULT_SIZED] = "fault_sized",
 	[MKVM_HOOK_AGE_BEFORE_LOCK] = "age_before_lock",
 	[MKVM_HOOK_INVALIDATE_END] = "invalidate_end",
+	[MKVM_HOOK_INVALIDATE_ZAPPED] = "invalidate_zapped",
+	[MKVM_HOOK_FAULT_INSTALLED] = "fault_installed",
 };
 
 static atomic_t hook_delay_ms[MKVM_NR_HOOKS];

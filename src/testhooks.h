@@ -16,6 +16,9 @@ enum mkvm_hook {
 	MKVM_HOOK_FAULT_SIZED,		/* seed 001: fault sized, before mmu_lock */
 	MKVM_HOOK_AGE_BEFORE_LOCK,	/* seed 003: aging, before mmu_lock */
 	MKVM_HOOK_INVALIDATE_END,	/* invalidate_range_end, on entry */
+	/* invalidate_range_start, zapped: in progress, host PTEs still there */
+	MKVM_HOOK_INVALIDATE_ZAPPED,
+	MKVM_HOOK_FAULT_INSTALLED,	/* fault, entry in, mmu_lock dropped */
 	MKVM_NR_HOOKS,
 };
 

@@ -176,6 +176,16 @@ static long vcpu_run(struct mkvm_vcpu *vcpu)
 	run->exit_reason = MKVM_EXIT_DONE;
 
 	for (; next < nr; next++, progress = 0) {
+		/*
+		 * Before every op, as KVM checks before every guest entry: a
+		 * program of mapped-page accesses never faults, and must still
+		 * be killable and share the CPU.
+		 */
+		if (signal_pending(current)) {
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
 		if (copy_from_user(&op, &ops[next], sizeof(op))) {
 			r = -EFAULT;
 			break;

@@ -68,6 +68,8 @@ struct mkvm_vm {
 	rwlock_t mmu_lock;
 	/* The stage-2 table; NULL once release has flushed it (seeds 000, 003). */
 	struct mkvm_s2 *s2;
+	/* mkvm_mmu_flush_all() calls in flight; only for a stat, no lock. */
+	atomic_t mmu_flushes_running;
 	/* Read lock-free by faults: see mkvm_mmu_invalidate_retry(). */
 	unsigned long mmu_invalidate_seq;
 	long mmu_invalidate_in_progress;

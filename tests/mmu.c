@@ -16,36 +16,20 @@
 #include <unistd.h>
 
 #include "lib/aging.h"
+#include "lib/hooks.h"
 #include "lib/mkvm_util.h"
 #include "lib/tap.h"
 
 #define MB		(1024UL * 1024)
-#define GPA		(1UL << 30)	/* where the tests put their slot */
-
-struct guest {
-	int vm;
-	struct mkvm_vcpu_ctx vcpu;
-	char *mem;
-	size_t size;
-};
-
-/* A VM with one vCPU and one slot at GPA backed by @mem (or new anon memory). */
-static void guest_init(struct guest *g, char *mem, size_t size, uint32_t flags)
-{
-	g->vm = mkvm_vm_create();
-	g->size = size;
-	g->mem = mem ? mem : mkvm_map_anon(size);
-	ASSERT_OK(mkvm_set_region(g->vm, 0, flags, GPA, size, g->mem));
-	mkvm_vcpu_open(g->vm, 0, &g->vcpu);
-}
+#define GPA		MKVM_TEST_GPA
 
 /* Guest writes of every size land in the process's memory, and back. */
 TEST(anon_read_write_coherent)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	uint64_t *p;
 
-	guest_init(&g, NULL, 4 * PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, 4 * PAGE_SIZE, 0);
 	p = (uint64_t *)g.mem;
 	mkvm_guest_write(&g.vcpu, GPA, 8, 0x1122334455667788ULL);
 	ASSERT_EQ(p[0], 0x1122334455667788ULL);
@@ -67,7 +51,7 @@ TEST(anon_read_write_coherent)
 /* A program of many ops runs in one RUN; reads come back in the array. */
 TEST(run_program_and_touch)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op ops[4] = {
 		{ .type = MKVM_OP_TOUCH_WRITE, .gpa = GPA, .len = 64 * PAGE_SIZE, .data = 0x5a },
 		{ .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA + 8, .data = 77 },
@@ -76,7 +60,7 @@ TEST(run_program_and_touch)
 	};
 	int i;
 
-	guest_init(&g, NULL, 64 * PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, 64 * PAGE_SIZE, 0);
 	ASSERT_OK(mkvm_run_ops(&g.vcpu, ops, 4));
 	ASSERT_EQ(g.vcpu.run->exit_reason, MKVM_EXIT_DONE);
 	ASSERT_EQ(g.vcpu.run->next_op, 4);
@@ -88,7 +72,7 @@ TEST(run_program_and_touch)
 /* No slot: an MMIO exit with the details; a read completes with userspace's value. */
 TEST(mmio_exit_and_resume)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op ops[3] = {
 		{ .type = MKVM_OP_WRITE, .size = 4, .gpa = 0x1000, .data = 0xdeadbeef },
 		{ .type = MKVM_OP_READ, .size = 2, .gpa = 0x2002 },
@@ -96,7 +80,7 @@ TEST(mmio_exit_and_resume)
 	};
 	struct mkvm_run *run;
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	run = g.vcpu.run;
 	ASSERT_OK(mkvm_run_ops(&g.vcpu, ops, 3));
 	ASSERT_EQ(run->exit_reason, MKVM_EXIT_MMIO);
@@ -121,10 +105,10 @@ TEST(mmio_exit_and_resume)
 /* A read-only slot reads fine; a write to it exits as an MMIO write. */
 TEST(readonly_slot_write_exits)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op op = { .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA, .data = 5 };
 
-	guest_init(&g, NULL, PAGE_SIZE, MKVM_MEM_READONLY);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, MKVM_MEM_READONLY);
 	*(uint64_t *)g.mem = 1234;
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 1234);
 	ASSERT_OK(mkvm_run_ops(&g.vcpu, &op, 1));
@@ -137,7 +121,7 @@ TEST(readonly_slot_write_exits)
 /* Malformed programs are refused with the documented errno. */
 TEST(run_bad_input)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
 	struct mkvm_guest_op bad[] = {
 		{ .type = MKVM_OP_READ, .size = 3, .gpa = GPA },
@@ -157,7 +141,7 @@ TEST(run_bad_input)
 	};
 	unsigned int i;
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ASSERT_ERRNO(mkvm_run_ops(&g.vcpu, &bad[i], 1), EINVAL);
 		ASSERT_EQ(g.vcpu.run->next_op, 0);
@@ -183,11 +167,11 @@ TEST(run_bad_input)
 /* A forked child cannot run the parent's vCPU. */
 TEST(run_from_other_mm_eio)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	pid_t pid;
 	int status;
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	pid = ASSERT_OK(fork());
 	if (!pid) {
 		ASSERT_ERRNO(ioctl(g.vcpu.fd, MKVM_RUN, 0), EIO);
@@ -200,9 +184,9 @@ TEST(run_from_other_mm_eio)
 /* After MADV_DONTNEED the guest sees the fresh zero page, then new data. */
 TEST(anon_dontneed_guest_sees_zero)
 {
-	struct guest g;
+	struct mkvm_guest g;
 
-	guest_init(&g, NULL, 2 * PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, 2 * PAGE_SIZE, 0);
 	mkvm_guest_write(&g.vcpu, GPA, 8, 111);
 	ASSERT_EQ(*(uint64_t *)g.mem, 111);
 	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_DONTNEED));
@@ -215,10 +199,10 @@ TEST(anon_dontneed_guest_sees_zero)
 /* munmap + mmap at the same address: the guest sees the new mapping. */
 TEST(anon_remap_guest_sees_new)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	char *again;
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	mkvm_guest_write(&g.vcpu, GPA, 8, 1);
 	ASSERT_OK(munmap(g.mem, PAGE_SIZE));
 	again = mmap(g.mem, PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -231,11 +215,11 @@ TEST(anon_remap_guest_sees_new)
 /* mremap moves the backing away: the guest faults (EFAULT), never reads the old page. */
 TEST(anon_mremap_guest_faults)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
 	char *moved, *target = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	mkvm_guest_write(&g.vcpu, GPA, 8, 3);
 	moved = mremap(g.mem, PAGE_SIZE, PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
 	ASSERT_TRUE(moved == target);
@@ -250,10 +234,10 @@ TEST(anon_mremap_guest_faults)
 /* mprotect(PROT_READ): guest reads work, writes fail; PROT_WRITE again: they work. */
 TEST(anon_mprotect_readonly)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op op = { .type = MKVM_OP_WRITE, .size = 8, .gpa = GPA, .data = 6 };
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	mkvm_guest_write(&g.vcpu, GPA, 8, 5);
 	ASSERT_OK(mprotect(g.mem, PAGE_SIZE, PROT_READ));
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 5);
@@ -270,13 +254,13 @@ TEST(anon_mprotect_readonly)
  */
 TEST(anon_fork_cow_guest_writes_private)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	int pipefd[2];
 	pid_t pid;
 	char c;
 	int status;
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	mkvm_guest_write(&g.vcpu, GPA, 8, 10);
 	ASSERT_OK(pipe(pipefd));
 	pid = ASSERT_OK(fork());
@@ -300,14 +284,13 @@ TEST(anon_fork_cow_guest_writes_private)
  */
 TEST(thp_block_mapping_vs_4k)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	char *thp, *small;
 
-	if (!mkvm_thp_enabled())
-		tap_skip("transparent hugepages disabled");
+	mkvm_need_thp();
 	thp = mkvm_map_2m_aligned(2 * MB, MADV_HUGEPAGE);
 	thp[0] = 1;	/* fault in a THP */
-	guest_init(&g, thp, 2 * MB, 0);
+	mkvm_guest_init(&g, thp, 2 * MB, 0);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 4096 * 3, 1), 0);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 1), 1);
 	/* Levels 1 and 2 below the root, and no level-3 table. */
@@ -320,7 +303,7 @@ TEST(thp_block_mapping_vs_4k)
 
 	small = mkvm_map_2m_aligned(2 * MB, MADV_NOHUGEPAGE);
 	small[0] = 1;
-	guest_init(&g, small, 2 * MB, 0);
+	mkvm_guest_init(&g, small, 2 * MB, 0);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 1), 1);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 4096 * 3, 1), 0);
 	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 3);
@@ -341,11 +324,11 @@ TEST(thp_block_mapping_vs_4k)
  */
 TEST(guest_write_survives_lazyfree_reclaim)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	char *control;
 
 	mkvm_pin_cpu();
-	guest_init(&g, NULL, 2 * PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, 2 * PAGE_SIZE, 0);
 	control = g.mem + PAGE_SIZE;
 	memset(g.mem, 1, 2 * PAGE_SIZE);
 	/* Map both writable in stage-2, then free them lazily: that zaps. */
@@ -380,7 +363,7 @@ TEST_T(hugetlb_1g_block_mapping, 120)
 {
 	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
 	const size_t gb = 1UL << 30;
-	struct guest g;
+	struct mkvm_guest g;
 	char *mem;
 	int i;
 
@@ -395,7 +378,7 @@ TEST_T(hugetlb_1g_block_mapping, 120)
 	}
 	for (i = 0; i < 512; i++)
 		mem[i * 2 * MB] = i & 0x7f;
-	guest_init(&g, mem, gb, 0);
+	mkvm_guest_init(&g, mem, gb, 0);
 	for (i = 0; i < 512; i += 73)
 		ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + i * 2 * MB, 1), i & 0x7f);
 	ASSERT_EQ(mkvm_vm_stat("faults"), 1);
@@ -411,16 +394,15 @@ TEST_T(hugetlb_1g_block_mapping, 120)
 /* Splitting the THP under a block mapping zaps the block; the guest sees the split result. */
 TEST(thp_split_guest_sees_result)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	char *thp;
 	int i;
 
-	if (!mkvm_thp_enabled())
-		tap_skip("transparent hugepages disabled");
+	mkvm_need_thp();
 	thp = mkvm_map_2m_aligned(2 * MB, MADV_HUGEPAGE);
 	for (i = 0; i < 512; i++)
 		thp[i * PAGE_SIZE] = i & 0x7f;
-	guest_init(&g, thp, 2 * MB, 0);
+	mkvm_guest_init(&g, thp, 2 * MB, 0);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 5 * PAGE_SIZE, 1), 5);
 	/* Dropping one 4K page splits the huge page. */
 	ASSERT_OK(madvise(thp + 7 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED));
@@ -441,10 +423,10 @@ TEST(thp_split_guest_sees_result)
 TEST(aging_reports_and_clears_young)
 {
 	enum mkvm_ager ager;
-	struct guest g;
+	struct mkvm_guest g;
 	long young;
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	mkvm_guest_write(&g.vcpu, GPA, 8, 1);
 	ager = mkvm_ager_start(g.mem, PAGE_SIZE);
 	if (!mkvm_age())
@@ -471,22 +453,27 @@ TEST(aging_reports_and_clears_young)
 /* khugepaged-style collapse of 4K pages into a THP: the guest sees the same data. */
 TEST(thp_collapse_guest_sees_result)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	char *mem;
 	int i;
 
-	if (!mkvm_thp_enabled())
-		tap_skip("transparent hugepages disabled");
+	mkvm_need_thp();
 	mem = mkvm_map_2m_aligned(2 * MB, MADV_NOHUGEPAGE);
 	for (i = 0; i < 512; i++)
 		mem[i * PAGE_SIZE] = i & 0x7f;
-	guest_init(&g, mem, 2 * MB, 0);
+	mkvm_guest_init(&g, mem, 2 * MB, 0);
 	for (i = 0; i < 512; i += 17)
 		ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
 	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 3);
 	ASSERT_OK(madvise(mem, 2 * MB, MADV_HUGEPAGE));
-	if (madvise(mem, 2 * MB, MADV_COLLAPSE))
-		tap_skip("MADV_COLLAPSE: %s", strerror(errno));
+	/* A collapse can fail for passing reasons (EAGAIN): try a few times. */
+	for (i = 0; madvise(mem, 2 * MB, MADV_COLLAPSE); i++) {
+		if (errno == EINVAL)
+			mkvm_missing("MADV_COLLAPSE", "not supported by this kernel");
+		if (i == 4)
+			mkvm_missing("a THP collapse", strerror(errno));
+		usleep(100000);
+	}
 	/* The collapse zapped the 4K entries; refaults see the huge page's data. */
 	for (i = 0; i < 512; i++)
 		ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
@@ -497,7 +484,7 @@ TEST(thp_collapse_guest_sees_result)
 #define RACE_PAGES	64
 
 struct race {
-	struct guest g;
+	struct mkvm_guest g;
 	volatile int stop;
 };
 
@@ -591,7 +578,7 @@ TEST_T(accesses_race_host_unmap, 120)
 	pthread_t mut, th[3];
 	int i;
 
-	guest_init(&r.g, NULL, RACE_PAGES * PAGE_SIZE, 0);
+	mkvm_guest_init(&r.g, NULL, RACE_PAGES * PAGE_SIZE, 0);
 	for (i = 0; i < 3; i++) {
 		v[i] = (struct race_vcpu){ .race = &r };
 		if (i)
@@ -621,10 +608,10 @@ TEST_T(accesses_race_host_unmap, 120)
 /* Deleting and moving a slot zaps its mappings: the old guest range exits as MMIO. */
 TEST(slot_delete_and_move_zap)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op op = { .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
 
-	guest_init(&g, NULL, PAGE_SIZE, 0);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
 	*(uint64_t *)g.mem = 4;
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 4);
 	ASSERT_OK(mkvm_set_region(g.vm, 0, 0, 2 * GPA, PAGE_SIZE, g.mem));
@@ -644,45 +631,246 @@ static void on_signal(int sig)
 	(void)sig;
 }
 
-/* Signals the RUN thread a few times while it works (not SIGALRM: tap's timeout). */
+struct interrupter {
+	pthread_t target;
+	/* The RUN started: its first write reached this word. */
+	volatile uint64_t *started;
+	volatile int stop;
+	int sent;
+};
+
+/*
+ * Signals the RUN thread (not with SIGALRM: tap's timeout) once the RUN is
+ * seen to have started, and then every millisecond until told to stop: a
+ * fast RUN cannot finish before the first signal, a slow one cannot miss
+ * it.
+ */
 static void *interrupter(void *p)
 {
-	pthread_t target = *(pthread_t *)p;
-	int i;
+	struct interrupter *t = p;
 
-	for (i = 0; i < 3; i++) {
-		usleep(20000);
-		pthread_kill(target, SIGUSR1);
+	while (!*t->started && !t->stop)
+		usleep(100);
+	while (!t->stop) {
+		pthread_kill(t->target, SIGUSR1);
+		t->sent++;
+		usleep(1000);
 	}
 	return NULL;
 }
 
-/* A signal interrupts a long RUN with EINTR; RUN then resumes where it stopped. */
+static void interrupter_start(struct interrupter *t, pthread_t *th,
+			      volatile uint64_t *started)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	*t = (struct interrupter){ .target = pthread_self(), .started = started };
+	ASSERT_OK(sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(pthread_create(th, NULL, interrupter, t), 0);
+}
+
+/* A signal interrupts a long TOUCH with EINTR; RUN then resumes where it stopped. */
 TEST(run_eintr_and_resume)
 {
-	struct guest g;
+	struct mkvm_guest g;
 	struct mkvm_guest_op op = {
 		.type = MKVM_OP_TOUCH_WRITE, .gpa = GPA, .len = 64 * MB, .data = 1,
 	};
-	struct sigaction sa = { .sa_handler = on_signal };
-	pthread_t self = pthread_self(), t;
+	struct interrupter irq;
+	pthread_t t;
 	int r, interrupted = 0, i;
 
-	guest_init(&g, NULL, 64 * MB, 0);
-	ASSERT_OK(sigaction(SIGUSR1, &sa, NULL));
-	ASSERT_EQ(pthread_create(&t, NULL, interrupter, &self), 0);
+	mkvm_guest_init(&g, NULL, 64 * MB, 0);
+	/* The TOUCH writes the first page first. */
+	interrupter_start(&irq, &t, (volatile uint64_t *)g.mem);
 	r = mkvm_run_ops(&g.vcpu, &op, 1);
-	while (r && errno == EINTR) {
+	if (r && errno == EINTR) {
 		interrupted++;
-		r = ioctl(g.vcpu.fd, MKVM_RUN, 0);
+		irq.stop = 1;
+		ASSERT_TRUE(g.vcpu.run->op_progress > 0);
+		ASSERT_TRUE(g.vcpu.run->op_progress < op.len);
+		ASSERT_EQ(g.vcpu.run->next_op, 0);
 	}
+	while (r && errno == EINTR)
+		r = ioctl(g.vcpu.fd, MKVM_RUN, 0);
+	irq.stop = 1;
 	ASSERT_EQ(pthread_join(t, NULL), 0);
 	ASSERT_EQ(r, 0);
-	ASSERT_TRUE(interrupted > 0);
+	if (!interrupted)
+		tap_fail(__FILE__, __LINE__, "RUN ignored %d signals", irq.sent);
 	ASSERT_EQ(g.vcpu.run->next_op, 1);
 	for (i = 0; i < 64 * 256; i++)
 		ASSERT_EQ(g.mem[i * PAGE_SIZE], 1);
-	printf("# interrupted %d times\n", interrupted);
+}
+
+/*
+ * A program of 2^20 reads of one mapped page never faults: RUN must still
+ * stop for a signal between ops (KVM checks before every guest entry), or
+ * SIGKILL would wait for the whole program. EINTR part way, then resume.
+ */
+TEST_T(run_mapped_reads_eintr_and_resume, 120)
+{
+	const unsigned int n = 1U << 20;
+	struct mkvm_guest_op *ops = calloc(n, sizeof(*ops));
+	struct interrupter irq;
+	unsigned int i, next;
+	struct mkvm_guest g;
+	pthread_t t;
+	int r;
+
+	ASSERT_TRUE(ops);
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
+	*(uint64_t *)g.mem = 0x5555;
+	ops[0] = (struct mkvm_guest_op){
+		.type = MKVM_OP_WRITE, .size = 8, .gpa = GPA + 8, .data = 1,
+	};
+	for (i = 1; i < n; i++)
+		ops[i] = (struct mkvm_guest_op){ .type = MKVM_OP_READ, .size = 8, .gpa = GPA };
+	/* Mapped writable before the program: no op of it faults. */
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 0x5555);
+
+	interrupter_start(&irq, &t, (volatile uint64_t *)(g.mem + 8));
+	r = mkvm_run_ops(&g.vcpu, ops, n);
+	irq.stop = 1;
+	ASSERT_EQ(pthread_join(t, NULL), 0);
+	if (r == 0)
+		tap_fail(__FILE__, __LINE__, "RUN of %u mapped reads ignored %d signals", n,
+			 irq.sent);
+	ASSERT_EQ(errno, EINTR);
+	next = g.vcpu.run->next_op;
+	printf("# interrupted at op %u of %u after %d signals\n", next, n, irq.sent);
+	ASSERT_TRUE(next > 0 && next < n);
+	ASSERT_EQ(ops[next - 1].data, next > 1 ? 0x5555 : 1);
+	ASSERT_EQ(ops[next].data, 0);
+
+	do
+		r = ioctl(g.vcpu.fd, MKVM_RUN, 0);
+	while (r && errno == EINTR);
+	ASSERT_EQ(r, 0);
+	ASSERT_EQ(g.vcpu.run->next_op, n);
+	ASSERT_EQ(ops[n - 1].data, 0x5555);
+	ASSERT_EQ(g.vcpu.run->stat_faults, 1);
+	free(ops);
+}
+
+struct guest_reader {
+	struct mkvm_vcpu_ctx *vcpu;
+	uint64_t gpa, value;
+};
+
+static void *guest_reader(void *p)
+{
+	struct guest_reader *r = p;
+
+	r->value = mkvm_guest_read(r->vcpu, r->gpa, 8);
+	return NULL;
+}
+
+struct invalidator {
+	const char *hook;
+	char *mem;
+	size_t size;
+	int advice;
+};
+
+/*
+ * Arms @hook for one hit itself, right before its own madvise(): writes
+ * of the main thread break copy-on-write sharing with tap's parent, and
+ * each of those invalidates too.
+ */
+static void *invalidate(void *p)
+{
+	struct invalidator *t = p;
+
+	hook_arm_times(t->hook, 1000, 1);
+	ASSERT_OK(madvise(t->mem, t->size, t->advice));
+	return NULL;
+}
+
+/*
+ * The in-progress half of the retry check, deterministically. MADV_DONTNEED
+ * stops in invalidate_range_start after mkvm's zap, before the core mm
+ * clears the host PTE: gup still returns the old page and the sequence has
+ * not moved, so only "an overlapping invalidation is in progress" keeps
+ * the fault from installing a page the host is about to free. The fault
+ * must retry for as long as the invalidation is parked, then read the new
+ * (zero) page. MKVM_REVERT=IN_PROGRESS, which drops that half, reads the
+ * old page, and the auditor finds its entry at invalidate_range_end.
+ */
+TEST_T(fault_retries_while_invalidation_in_progress, 60)
+{
+	struct invalidator inv = { .hook = "invalidate_zapped", .advice = MADV_DONTNEED };
+	struct mkvm_guest g;
+	uint64_t value, retries;
+	pthread_t th;
+
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
+	memset(g.mem, 0x11, PAGE_SIZE);
+	inv.mem = g.mem;
+	inv.size = PAGE_SIZE;
+	/* Disarm, so that the hit count starts at zero; warms stdio too. */
+	hook_arm("invalidate_zapped", 0);
+	retries = g.vcpu.run->stat_retries;
+	ASSERT_EQ(pthread_create(&th, NULL, invalidate, &inv), 0);
+	ASSERT_TRUE(hook_wait("invalidate_zapped", 1, 5000));
+	/* The invalidation is parked, in progress, for a second. */
+	value = mkvm_guest_read(&g.vcpu, GPA, 8);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	if (value == 0x1111111111111111ULL)
+		tap_fail(__FILE__, __LINE__,
+			 "guest read the page an invalidation in progress was dropping");
+	ASSERT_EQ(value, 0);
+	printf("# %llu retries while the invalidation was in progress\n",
+	       (unsigned long long)(g.vcpu.run->stat_retries - retries));
+	ASSERT_TRUE(g.vcpu.run->stat_retries > retries);
+	*(uint64_t *)g.mem = 42;
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 42);
+}
+
+/*
+ * A fault marks the page dirty under mmu_lock, in the section that
+ * installed the writable entry, never after dropping it. The fault parks
+ * after the unlock (hook fault_installed), where the dirtying used to be;
+ * meanwhile MADV_FREE zaps the entry and cleans the page, and mprotect
+ * keeps later faults from mapping it writable again. Reclaim must then
+ * discard the page like a control page nobody touched. Dirtying after the
+ * unlock (MKVM_REVERT=DIRTY_UNLOCKED) re-dirties it and reclaim keeps it.
+ * No MADV_PAGEOUT in the window itself: the parked fault holds a
+ * reference, and a page reclaim unmaps but cannot free proves nothing.
+ * Pinned to one CPU, as guest_write_survives_lazyfree_reclaim.
+ */
+TEST_T(dirtied_under_mmu_lock_lazyfree, 60)
+{
+	struct guest_reader rd = { .gpa = GPA };
+	struct mkvm_guest g;
+	pthread_t th;
+	char *control;
+
+	mkvm_pin_cpu();
+	mkvm_guest_init(&g, NULL, 2 * PAGE_SIZE, 0);
+	rd.vcpu = &g.vcpu;
+	control = g.mem + PAGE_SIZE;
+	memset(g.mem, 1, 2 * PAGE_SIZE);
+	/* Clean and lazily freed, mapped writable by the host. */
+	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_FREE));
+	hook_hits("fault_installed");
+	hook_arm_times("fault_installed", 1000, 1);
+	/* A read fault maps the page writable (the host PTE is): it dirties. */
+	ASSERT_EQ(pthread_create(&th, NULL, guest_reader, &rd), 0);
+	ASSERT_TRUE(hook_wait("fault_installed", 1, 5000));
+	ASSERT_OK(madvise(g.mem, PAGE_SIZE, MADV_FREE));
+	ASSERT_OK(mprotect(g.mem, 2 * PAGE_SIZE, PROT_READ));
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	ASSERT_EQ(rd.value, 0x0101010101010101ULL);
+
+	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_PAGEOUT));
+	ASSERT_OK(madvise(g.mem, 2 * PAGE_SIZE, MADV_PAGEOUT));
+	if (control[0] != 0)
+		mkvm_missing("reclaim of lazyfree pages by MADV_PAGEOUT", "the control page stayed");
+	if (g.mem[0] != 0)
+		tap_fail(__FILE__, __LINE__,
+			 "lazyfree page re-dirtied after an invalidation zapped its entry: reclaim kept it");
+	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA, 8), 0);
 }
 
 int main(int argc, char **argv)

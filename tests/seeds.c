@@ -4,9 +4,11 @@
  * other teardown race KVM documents. Each arms a delay injection point of
  * the test build (debugfs mkvm/hooks/) in the race window, so the other
  * side of the race lands in it every time, and drives that other side.
- * With the fix they pass; built with the fix reverted (make MKVM_TEST=1
- * MKVM_REVERT=SEED_<seed>, or UNBALANCED) they fail, which the lanes'
- * LANE_MUST_CATCH check on every `make check`.
+ * With the fix they pass, and prove with a counter that moves only in the
+ * race window that they entered it (a green run on a slow machine cannot
+ * be vacuous); built with the fix reverted (make MKVM_TEST=1
+ * MKVM_REVERT=SEED_<seed>) they fail, which the lanes' LANE_MUST_CATCH
+ * check on every `make check`, running only the reproducer.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,59 +21,12 @@
 #include <unistd.h>
 
 #include "lib/aging.h"
+#include "lib/hooks.h"
 #include "lib/mkvm_util.h"
 #include "lib/tap.h"
 
 #define MB	(1024UL * 1024)
 #define GPA	(1UL << 30)
-#define HOOKS	MKVM_DEBUGFS "/hooks/"
-
-/* Arm a hook to delay @ms for the next @times hits, or every hit (0). */
-static void hook_arm_times(const char *name, int ms, int times)
-{
-	char path[128], val[32];
-	int fd, n;
-
-	snprintf(path, sizeof(path), HOOKS "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		tap_skip("%s: the delay hooks need a test build of mkvm", path);
-	if (times)
-		n = snprintf(val, sizeof(val), "%d %d", ms, times);
-	else
-		n = snprintf(val, sizeof(val), "%d", ms);
-	ASSERT_EQ(write(fd, val, n), n);
-	close(fd);
-}
-
-static void hook_arm(const char *name, int ms)
-{
-	hook_arm_times(name, ms, 0);
-}
-
-static long hook_hits(const char *name)
-{
-	char path[128];
-	long delay = -1, hits = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), HOOKS "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		tap_skip("%s: the delay hooks need a test build of mkvm", path);
-	ASSERT_EQ(fscanf(f, "%ld %ld", &delay, &hits), 2);
-	fclose(f);
-	return hits;
-}
-
-/* Wait up to @ms for the hook to be hit @n times; false on timeout. */
-static bool hook_wait(const char *name, long n, int ms)
-{
-	while (hook_hits(name) < n && ms-- > 0)
-		usleep(1000);
-	return hook_hits(name) >= n;
-}
-
 static void vcpu_touch(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, uint64_t len)
 {
 	struct mkvm_guest_op op = {
@@ -87,11 +42,15 @@ static void vcpu_touch(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, uint64_t len)
  * The creator hands its VM fd over and exits; its release stops in the
  * window after detaching stage-2; then the receiver closes the last fd,
  * and destroy's unregister runs release again. Fixed: the detach is under
- * mmu_lock, the second flush finds nothing. Reverted: both free the same
- * table (KASAN double-free, or a bad page state).
+ * mmu_lock, the second flush finds nothing, while the first is still
+ * freeing (flush_found_detached: once per round, or the window was
+ * missed). Reverted: both free the same table (KASAN double-free, or a
+ * bad page state).
  */
 TEST_T(seed000_release_vs_destroy, 120)
 {
+	const char *raced = "flush_found_detached";
+	long before = mkvm_stat(MKVM_DEBUGFS "/stats", raced);
 	int i;
 
 	for (i = 0; i < 10; i++) {
@@ -127,6 +86,7 @@ TEST_T(seed000_release_vs_destroy, 120)
 		close(sv[0]);
 		close(sv[1]);
 		mkvm_assert_no_objects();
+		ASSERT_EQ(mkvm_stat(MKVM_DEBUGFS "/stats", raced), before + i + 1);
 	}
 	hook_arm("flush_detached", 0);
 }
@@ -148,8 +108,9 @@ static void *fault_block(void *p)
  * Seed 001: a fault sizes a 2M block from the host page tables, then the
  * THP under it is split (and one of its pages dropped) before the fault
  * installs anything. Fixed: the invalidation moved the sequence, the fault
- * retries and maps what the host maps now. Reverted (no sequence check):
- * a 2M block of the old huge page, and the guest reads the dropped page.
+ * retries (the vCPU's retry counter says it did) and maps what the host
+ * maps now. Reverted (no sequence check): a 2M block of the old huge
+ * page, and the guest reads the dropped page.
  */
 TEST_T(seed001_thp_split_vs_block_fault, 60)
 {
@@ -159,8 +120,7 @@ TEST_T(seed001_thp_split_vs_block_fault, 60)
 	pthread_t th;
 	int vm, i;
 
-	if (!mkvm_thp_enabled())
-		tap_skip("transparent hugepages disabled");
+	mkvm_need_thp();
 	thp = mkvm_map_2m_aligned(2 * MB, MADV_HUGEPAGE);
 	for (i = 0; i < 512; i++)
 		thp[i * PAGE_SIZE] = i & 0x7f;
@@ -177,7 +137,10 @@ TEST_T(seed001_thp_split_vs_block_fault, 60)
 
 	ASSERT_EQ(t.value, 5);
 	ASSERT_EQ(thp[7 * PAGE_SIZE], 0);
-	ASSERT_EQ(mkvm_guest_read(&vcpu, GPA + 7 * PAGE_SIZE, 1), 0);
+	if (mkvm_guest_read(&vcpu, GPA + 7 * PAGE_SIZE, 1) != 0)
+		tap_fail(__FILE__, __LINE__, "guest read the page the THP split dropped");
+	/* The window was hit: the parked fault saw the sequence move. */
+	ASSERT_TRUE(vcpu.run->stat_retries >= 1);
 	for (i = 0; i < 512; i += 37)
 		if (i != 7)
 			ASSERT_EQ(mkvm_guest_read(&vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
@@ -188,13 +151,15 @@ TEST_T(seed001_thp_split_vs_block_fault, 60)
  * ages the VM's pages (lib/aging.c), and the young callback stops
  * (busy-waiting, under the page-table lock) before taking mmu_lock;
  * meanwhile the VM's last fd closes and release frees stage-2. Fixed:
- * aging finds no table and returns. Reverted (no NULL check): a NULL
- * pointer dereference.
+ * aging finds no table and returns (age_after_release counts it: the
+ * window was hit). Reverted (no NULL check): a NULL pointer dereference.
  */
 TEST_T(seed003_aging_vs_release, 60)
 {
 	struct mkvm_vcpu_ctx vcpu;
 	size_t size = 16 * PAGE_SIZE;
+	const char *late = "age_after_release";
+	long before = mkvm_stat(MKVM_DEBUGFS "/stats", late);
 	enum mkvm_ager ager;
 	char *mem;
 	int vm;
@@ -224,6 +189,8 @@ TEST_T(seed003_aging_vs_release, 60)
 	 */
 	hook_arm("age_before_lock", 0);
 	close(vm);
+	/* Destroy waited for the parked callback, which found no table. */
+	ASSERT_TRUE(mkvm_stat(MKVM_DEBUGFS "/stats", late) > before);
 	mkvm_ager_stop();
 	mkvm_assert_no_objects();
 }
@@ -255,9 +222,9 @@ static void *dontneed(void *p)
  * end stops in the hook; meanwhile the older VM's last fd closes, and its
  * unregister takes it off the list before the core mm gets to its end.
  * The module counts such destroys: exactly one here, or the window was
- * missed. Destroy must cope: no WARN, no hang, nothing left behind. A
- * build whose destroy assumes every start got its end
- * (MKVM_REVERT=UNBALANCED) WARNs. The newer VM got both calls: its
+ * missed. Destroy must cope: no WARN, no hang, nothing left behind. (No
+ * revert build proves more: mkvm's destroy has nothing that waits on the
+ * count, notifier.c says why.) The newer VM got both calls: its
  * memslots still update (a raised count would block that for ever) and
  * its guest sees what the process maps.
  */

@@ -89,6 +89,19 @@ int mkvm_thp_enabled(void)
 	return buf[0] && !strstr(buf, "[never]");
 }
 
+void mkvm_missing(const char *what, const char *why)
+{
+	if (mkvm_required())
+		tap_fail(__FILE__, __LINE__, "the harness provides %s, but: %s", what, why);
+	tap_skip("%s: %s", what, why);
+}
+
+void mkvm_need_thp(void)
+{
+	if (!mkvm_thp_enabled())
+		mkvm_missing("transparent hugepages", "disabled ([never])");
+}
+
 void mkvm_pin_cpu(void)
 {
 	cpu_set_t one;
@@ -162,6 +175,15 @@ void mkvm_vcpu_open(int vm, int id, struct mkvm_vcpu_ctx *vcpu)
 	vcpu->run = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED)
 		tap_fail(__FILE__, __LINE__, "mmap vCPU: %s", strerror(errno));
+}
+
+void mkvm_guest_init(struct mkvm_guest *g, char *mem, size_t size, uint32_t flags)
+{
+	g->vm = mkvm_vm_create();
+	g->size = size;
+	g->mem = mem ? mem : mkvm_map_anon(size);
+	ASSERT_OK(mkvm_set_region(g->vm, 0, flags, MKVM_TEST_GPA, size, g->mem));
+	mkvm_vcpu_open(g->vm, 0, &g->vcpu);
 }
 
 int mkvm_run_ops(struct mkvm_vcpu_ctx *vcpu, struct mkvm_guest_op *ops, unsigned int n)

@@ -30,6 +30,16 @@ void *mkvm_map_2m_aligned(size_t size, int advice);
 /* Transparent hugepages are not disabled ("never"). */
 int mkvm_thp_enabled(void);
 /*
+ * A test that needs THP: SKIP when disabled, or fail under MKVM_REQUIRE=1
+ * (the harness's kernels all have it, so its loss there is a lost test).
+ */
+void mkvm_need_thp(void);
+/*
+ * A test's prerequisite @what is missing (@why): SKIP, or fail under
+ * MKVM_REQUIRE=1, where the harness provides everything.
+ */
+void mkvm_missing(const char *what, const char *why) __attribute__((noreturn));
+/*
  * Keep the calling thread on the CPU it runs on: the mm's LRU batches are
  * per CPU, and madvise() drains only the local CPU's.
  */
@@ -51,6 +61,20 @@ struct mkvm_vcpu_ctx {
 };
 
 void mkvm_vcpu_open(int vm, int id, struct mkvm_vcpu_ctx *vcpu);
+
+/* Where the tests put their one memslot. */
+#define MKVM_TEST_GPA	(1UL << 30)
+
+/* A VM with one vCPU and one memslot at MKVM_TEST_GPA. */
+struct mkvm_guest {
+	int vm;
+	struct mkvm_vcpu_ctx vcpu;
+	char *mem;
+	size_t size;
+};
+
+/* Backed by @mem, or by new anonymous memory if NULL. */
+void mkvm_guest_init(struct mkvm_guest *g, char *mem, size_t size, uint32_t flags);
 /* MKVM_RUN over @ops from op 0; returns the ioctl's result. */
 int mkvm_run_ops(struct mkvm_vcpu_ctx *vcpu, struct mkvm_guest_op *ops, unsigned int n);
 /* One guest access that must complete; returns what a read read. */

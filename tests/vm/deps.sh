@@ -15,7 +15,7 @@ pkgs=(qemu-system-x86 busybox-static libkmod-dev kmod build-essential cpio
 for lane in "${@:-stock}"; do
 	case "$lane" in
 	stock)	pkgs+=(linux-image-amd64 linux-headers-amd64) ;;
-	debug)	pkgs+=(flex bison bc libelf-dev libssl-dev) ;;
+	debug)	pkgs+=(flex bison bc libelf-dev libssl-dev e2fsprogs) ;;
 	chroot)	pkgs+=(debootstrap) ;;
 	dkms)	pkgs+=(dkms) ;;
 	arm64)	pkgs+=(linux-headers-amd64 gcc-aarch64-linux-gnu qemu-system-arm libc6-dev:arm64 libkmod-dev:arm64) ;;

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "mkvm_util.h"
+#include "tap.h"
+
+#define HOOKS	MKVM_DEBUGFS "/hooks/"
+
+static void hook_path(char *path, size_t size, const char *name)
+{
+	snprintf(path, size, HOOKS "%s", name);
+	if (access(path, F_OK))
+		mkvm_missing("the delay hooks of a test build of mkvm", path);
+}
+
+void hook_arm_times(const char *name, int ms, int times)
+{
+	char path[128], val[32];
+	int fd, n;
+
+	hook_path(path, sizeof(path), name);
+	fd = ASSERT_OK(open(path, O_WRONLY));
+	if (times)
+		n = snprintf(val, sizeof(val), "%d %d", ms, times);
+	else
+		n = snprintf(val, sizeof(val), "%d", ms);
+	ASSERT_EQ(write(fd, val, n), n);
+	close(fd);
+}
+
+void hook_arm(const char *name, int ms)
+{
+	hook_arm_times(name, ms, 0);
+}
+
+long hook_hits(const char *name)
+{
+	char path[128];
+	long delay = -1, hits = -1;
+	FILE *f;
+
+	hook_path(path, sizeof(path), name);
+	f = fopen(path, "r");
+	ASSERT_TRUE(f);
+	ASSERT_EQ(fscanf(f, "%ld %ld", &delay, &hits), 2);
+	fclose(f);
+	return hits;
+}
+
+bool hook_wait(const char *name, long n, int ms)
+{
+	while (hook_hits(name) < n && ms-- > 0)
+		usleep(1000);
+	return hook_hits(name) >= n;
+}
