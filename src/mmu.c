@@ -392,7 +392,7 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	struct mkvm_vm *vm = vcpu->vm;
 	struct mkvm_memslot *slot;
 	unsigned long mmu_seq, hva, size;
-	bool writable, slot_writable;
+	bool writable, slot_writable, installed = false;
 	struct page *page;
 	int r, idx, level;
 
@@ -445,7 +445,8 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	} else {
 		r = fault_map(vm->s2, gpa, level, page, hva, writable,
 			      &vcpu->memcache);
-		if (!r && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY) &&
+		installed = !r;
+		if (installed && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY) &&
 		    !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED))
 			fault_mark_dirty(page);
 		vcpu->run->stat_faults++;
@@ -453,11 +454,13 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	}
 	read_unlock(&vm->mmu_lock);
 
-	/* Where the dirtying used to be: an invalidation may run here. */
-	mkvm_hook(MKVM_HOOK_FAULT_INSTALLED, true);
-	/* Seed-style proof build of the old bug: dirtying after the unlock. */
-	if (IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED) && !r && writable)
-		set_page_dirty_lock(page);
+	if (installed) {
+		/* Where the dirtying used to be: an invalidation may run here. */
+		mkvm_hook(MKVM_HOOK_FAULT_INSTALLED, true);
+		/* The proof build of the old bug: dirtying after the unlock. */
+		if (IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED) && writable)
+			set_page_dirty_lock(page);
+	}
 	put_page(page);
 out_srcu:
 	srcu_read_unlock(&vm->srcu, idx);

@@ -56,17 +56,22 @@ static struct mkvm_vm *mn_to_vm(struct mmu_notifier *mn)
 	return container_of(mn, struct mkvm_vm, mmu_notifier);
 }
 
-/* Returns whether any handler returned true. */
-static bool mkvm_handle_hva_range(struct mkvm_vm *vm,
-				  const struct mkvm_hva_range *range)
+/* What one walk did, as KVM's kvm_mmu_notifier_return. */
+struct mkvm_hva_ret {
+	bool ret;		/* some handler returned true */
+	bool found_memslot;	/* the range hit a slot: on_lock ran */
+};
+
+static struct mkvm_hva_ret mkvm_handle_hva_range(struct mkvm_vm *vm,
+						 const struct mkvm_hva_range *range)
 {
+	struct mkvm_hva_ret r = { };
 	struct mkvm_memslots *slots;
-	bool locked = false, ret = false;
 	unsigned int i;
 	int idx;
 
 	if (WARN_ON_ONCE(range->end <= range->start))
-		return false;
+		return r;
 
 	idx = srcu_read_lock(&vm->srcu);
 	slots = mkvm_memslots(vm);
@@ -87,19 +92,19 @@ static bool mkvm_handle_hva_range(struct mkvm_vm *vm,
 			     ((start - slot->userspace_addr) >> PAGE_SHIFT);
 		gfns.end = slot->base_gfn +
 			   ((end + PAGE_SIZE - 1 - slot->userspace_addr) >> PAGE_SHIFT);
-		if (!locked) {
-			locked = true;
+		if (!r.found_memslot) {
+			r.found_memslot = true;
 			write_lock(&vm->mmu_lock);
 			range->on_lock(vm, range->start, range->end);
 		}
-		ret |= range->handler(vm, &gfns);
+		r.ret |= range->handler(vm, &gfns);
 	}
-	if (locked) {
+	if (r.found_memslot) {
 		range->after_handlers(vm, range->start, range->end);
 		write_unlock(&vm->mmu_lock);
 	}
 	srcu_read_unlock(&vm->srcu, idx);
-	return ret;
+	return r;
 }
 
 static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
@@ -126,12 +131,12 @@ static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	vm->mn_active_invalidate_count++;
 	spin_unlock(&vm->mn_invalidate_lock);
 
-	mkvm_handle_hva_range(vm, &range);
 	/*
 	 * Zapped and in progress, the host PTEs not changed yet: a fault here
 	 * still gets the old page from gup, and only in_progress stops it.
 	 */
-	mkvm_hook(MKVM_HOOK_INVALIDATE_ZAPPED, range.may_block);
+	if (mkvm_handle_hva_range(vm, &range).found_memslot)
+		mkvm_hook(MKVM_HOOK_INVALIDATE_ZAPPED, range.may_block);
 	return 0;
 }
 
@@ -182,7 +187,7 @@ static bool mkvm_mn_age(struct mmu_notifier *mn, unsigned long start,
 
 	/* Under the host's page-table spinlock: the hook busy-waits. */
 	mkvm_hook(MKVM_HOOK_AGE_BEFORE_LOCK, false);
-	return mkvm_handle_hva_range(mn_to_vm(mn), &range);
+	return mkvm_handle_hva_range(mn_to_vm(mn), &range).ret;
 }
 
 static mkvm_young_t mkvm_mn_clear_flush_young(struct mmu_notifier *mn,

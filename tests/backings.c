@@ -57,6 +57,20 @@ static uint64_t file_read64(int fd, off_t off)
 	return v;
 }
 
+/* What the disk holds at @off, bypassing the page cache (O_DIRECT). */
+static uint64_t disk_read64(const char *path, off_t off)
+{
+	int fd = ASSERT_OK(open(path, O_RDONLY | O_DIRECT));
+	uint64_t *buf, v;
+
+	ASSERT_EQ(posix_memalign((void **)&buf, PAGE_SIZE, PAGE_SIZE), 0);
+	ASSERT_EQ(pread(fd, buf, PAGE_SIZE, off & ~(PAGE_SIZE - 1)), PAGE_SIZE);
+	v = buf[(off & (PAGE_SIZE - 1)) / sizeof(v)];
+	free(buf);
+	close(fd);
+	return v;
+}
+
 /* A guest read that must fail with EFAULT: no page behind the slot. */
 static void guest_read_efault(struct mkvm_guest *g, uint64_t gpa)
 {
@@ -253,9 +267,11 @@ static void ext4_umount(void)
 	ASSERT_OK(umount(EXT4_DIR));
 }
 
+#define EXT4_FILE	EXT4_DIR "/guest-memory"
+
 static int ext4_file(size_t size)
 {
-	int fd = ASSERT_OK(open(EXT4_DIR "/guest-memory", O_RDWR | O_CREAT | O_TRUNC, 0600));
+	int fd = ASSERT_OK(open(EXT4_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600));
 
 	ASSERT_OK(ftruncate(fd, size));
 	return fd;
@@ -281,11 +297,11 @@ TEST_T(ext4_shared_file_writeback_and_truncate, 60)
 	mkvm_guest_init(&g, mem, size, 0);
 	mkvm_guest_write(&g.vcpu, GPA + PAGE_SIZE, 8, 0x1234);
 	ASSERT_OK(msync(mem, size, MS_SYNC));
-	ASSERT_EQ(file_read64(fd, PAGE_SIZE), 0x1234);
+	ASSERT_EQ(disk_read64(EXT4_FILE, PAGE_SIZE), 0x1234);
 	/* The clean page is write-protected again: the next write refaults. */
 	mkvm_guest_write(&g.vcpu, GPA + PAGE_SIZE, 8, 0x5678);
 	ASSERT_OK(msync(mem, size, MS_SYNC));
-	ASSERT_EQ(file_read64(fd, PAGE_SIZE), 0x5678);
+	ASSERT_EQ(disk_read64(EXT4_FILE, PAGE_SIZE), 0x5678);
 	ASSERT_TRUE(mkvm_vm_stat("zaps") >= 1);
 
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 12 * PAGE_SIZE, 1), 0x33);
@@ -326,7 +342,8 @@ static void *guest_writer(void *p)
  * fixed fault dirtied the page before the zap; dirtying it now
  * (MKVM_REVERT=DIRTY_UNLOCKED) re-dirties a folio with no buffers and
  * no stage-2 entry: ext4_dirty_folio() WARNs. Either way the guest's
- * write, redone through a new fault, reaches the disk.
+ * write, redone through a new fault, reaches the disk (read back with
+ * O_DIRECT, not from the page cache the guest wrote).
  */
 TEST_T(ext4_dirtied_under_mmu_lock, 60)
 {
@@ -337,6 +354,8 @@ TEST_T(ext4_dirtied_under_mmu_lock, 60)
 	char *mem;
 	int fd;
 
+	/* MADV_PAGEOUT drains only this CPU's LRU batches (the writer inherits). */
+	mkvm_pin_cpu();
 	ext4_mount();
 	fd = ext4_file(size);
 	mem = map_shared(fd, size);
@@ -355,7 +374,7 @@ TEST_T(ext4_dirtied_under_mmu_lock, 60)
 
 	ASSERT_EQ(*(uint64_t *)mem, 0xfeed);
 	ASSERT_OK(msync(mem, size, MS_SYNC));
-	ASSERT_EQ(file_read64(fd, 0), 0xfeed);
+	ASSERT_EQ(disk_read64(EXT4_FILE, 0), 0xfeed);
 
 	ASSERT_OK(munmap(g.vcpu.run, PAGE_SIZE));
 	close(g.vcpu.fd);

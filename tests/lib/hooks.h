@@ -3,7 +3,7 @@
  * The test build's delay injection points (/sys/kernel/debug/mkvm/hooks/,
  * src/testhooks.h): arm one in a race window, wait until something is
  * parked in it, drive the other side of the race. A release build has
- * none: the test SKIPs there (fails under MKVM_REQUIRE=1).
+ * none: the test SKIPs there; a test build without one fails.
  */
 #ifndef MKVM_HOOKS_H
 #define MKVM_HOOKS_H
@@ -15,7 +15,7 @@ void hook_arm_times(const char *name, int ms, int times);
 void hook_arm(const char *name, int ms);
 /* Hits since the hook was last armed. */
 long hook_hits(const char *name);
-/* Wait up to @ms for @n hits; false on timeout. */
+/* Wait up to @ms for @n hits; false on timeout, with the hook disarmed. */
 bool hook_wait(const char *name, long n, int ms);
 
 #endif /* MKVM_HOOKS_H */

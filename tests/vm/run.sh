@@ -386,7 +386,9 @@ if ! grep -q "Run /init as init process" "$out/console.log" && [ ! -s "$out/resu
 elif grep -qE '^not ok [0-9]+ boot, before mkvm was loaded: ' "$out/results"; then
 	mv "$out/console.log" "$out/console.boot-splat.log"
 	log "kernel splat during boot, before mkvm was loaded (log: $out/console.boot-splat.log):"
-	grep -E -A12 -m1 -f "$vmdir/splat-patterns.txt" "$out/console.boot-splat.log" | head -n 20 >&2
+	# Prefixed: a proof that greps this log must not take it for its own.
+	{ grep -E -A12 -m1 -f "$vmdir/splat-patterns.txt" "$out/console.boot-splat.log" || true; } |
+		head -n 20 | sed 's/^/boot-splat| /' >&2
 	log "not mkvm's doing; booting once more"
 	boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
 fi

@@ -168,7 +168,9 @@ struct mkvm_run {
  * size, misaligned, wrapping or out-of-range address, @next_op beyond
  * @nr_ops), -E2BIG (@nr_ops too large), -EFAULT (the op array is
  * unreadable, or the memory behind a slot cannot be resolved), -EINTR (a
- * signal arrived; RUN resumes at @next_op), -ENOMEM.
+ * signal is pending: checked before every op; RUN resumes at @next_op),
+ * -EIO (not the VM creator's mm, or stage-2 found inconsistent: a bug,
+ * with a WARN in the kernel log), -ENOMEM.
  */
 #define MKVM_RUN		_IO(MKVMIO, 0xa5)
 
