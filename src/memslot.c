@@ -1,26 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Memory slots: validation, the two-set SRCU publication, gfn lookup.
+ * Memory slots, the data structure: the two sets, their order, the gfn
+ * lookup, and the three steps of a swap. The update path that decides
+ * what changes, and in which order slots, stage-2 and the notifier move,
+ * is memslot_update.c's.
  *
- * Owns vm->slots_lock (writers) and vm->srcu (readers). As in KVM, a VM
- * keeps two sets of slots. Readers only ever see the active one. An update,
- * under slots_lock:
- *   1. applies the change to the inactive set, which no reader can see;
- *   2. publishes it as the active set (rcu_assign_pointer);
- *   3. waits for a grace period of vm->srcu, after which no reader is still
- *      inside the previously active set;
- *   4. applies the same change to that set, making it the new inactive one
- *      and the two sets equal again;
- *   5. frees the slot the change retired, which neither set holds now.
+ * As in KVM, a VM keeps two sets of slots. Readers (vm->srcu) only ever
+ * see the active one. One change, under vm->slots_lock:
+ *   1. mkvm_memslots_prepare() applies it to the inactive set, which no
+ *      reader can see;
+ *   2. mkvm_memslots_activate() publishes that set (rcu_assign_pointer);
+ *   3. after a grace period of vm->srcu, no reader is still inside the
+ *      previously active set: mkvm_memslots_complete() applies the same
+ *      change to it, making the two sets equal again, and frees the slot
+ *      the change retired, which neither set holds now.
  * Readers never block writers and writers never block readers; a reader
  * sees either the whole old layout or the whole new one.
- *
- * Deleting or moving a slot will also have to zap its stage-2 mappings,
- * and the new layout must not become visible before that zap: like KVM's
- * kvm_invalidate_memslot(), the MMU will first publish an invalid copy of
- * the old slot (faults on it retry), wait for SRCU, zap, and only then
- * publish the new layout. All of that will go through slots_commit(), the
- * one place that publishes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -28,13 +23,10 @@
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 
 #include <linux/mkvm.h>
 
 #include "memslot.h"
-#include "mmu.h"
-#include "notifier.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -133,32 +125,60 @@ static void slots_replace(struct mkvm_memslots *slots,
 	}
 }
 
-static void slots_publish(struct mkvm_vm *vm, void *next)
+/**
+ * mkvm_memslots_overlap() - would a slot collide with the active set?
+ * @vm: the VM, with vm->slots_lock held
+ * @base_gfn: the slot's first guest frame
+ * @npages: its size
+ * @ignore: a slot of the set that does not count (the one moving), or NULL
+ */
+bool mkvm_memslots_overlap(struct mkvm_vm *vm, u64 base_gfn, u64 npages,
+			   const struct mkvm_memslot *ignore)
 {
-	rcu_assign_pointer(vm->memslots, (struct mkvm_memslots *)next);
+	return slots_overlap(slots_active(vm), base_gfn, npages, ignore);
 }
 
-/* Publish one change to the active set: @old replaced by @new. */
-static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
-			 struct mkvm_memslot *new)
+/* The slot with this id, or NULL; vm->slots_lock held. */
+struct mkvm_memslot *mkvm_memslot_by_id(struct mkvm_vm *vm, u32 id)
 {
-	struct mkvm_memslots *active = slots_active(vm);
+	lockdep_assert_held(&vm->slots_lock);
+	return vm->slots_by_id[id];
+}
+
+/* Step 1 of a swap: @old replaced by @new (either NULL) in the inactive set. */
+void mkvm_memslots_prepare(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			   struct mkvm_memslot *new)
+{
 	struct mkvm_memslots *next = slots_inactive(vm);
 
 	lockdep_assert_held(&vm->slots_lock);
-
 	slots_replace(next, old, new);
-	next->generation = active->generation + 1;
-	/* Never between an invalidation's start and its end (notifier.c). */
-	mkvm_memslots_wait_invalidations(vm, slots_publish, next);
-	synchronize_srcu_expedited(&vm->srcu);
+	next->generation = slots_active(vm)->generation + 1;
+}
 
-	/* No reader can be inside @active any more: bring it up to date. */
-	slots_replace(active, old, new);
-	active->generation = next->generation;
-	WARN_ON_ONCE(active->nr != next->nr ||
-		     memcmp(active->by_gfn, next->by_gfn,
-			    next->nr * sizeof(next->by_gfn[0])));
+/* Step 2: the prepared set becomes the one readers see. */
+void mkvm_memslots_activate(struct mkvm_vm *vm)
+{
+	lockdep_assert_held(&vm->slots_lock);
+	rcu_assign_pointer(vm->memslots, slots_inactive(vm));
+}
+
+/*
+ * Step 3, after a grace period of vm->srcu since step 2: bring the set
+ * no reader can be inside any more up to date, and free what @old was.
+ */
+void mkvm_memslots_complete(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			    struct mkvm_memslot *new)
+{
+	struct mkvm_memslots *active = slots_active(vm);
+	struct mkvm_memslots *stale = slots_inactive(vm);
+
+	lockdep_assert_held(&vm->slots_lock);
+	slots_replace(stale, old, new);
+	stale->generation = active->generation;
+	WARN_ON_ONCE(stale->nr != active->nr ||
+		     memcmp(stale->by_gfn, active->by_gfn,
+			    active->nr * sizeof(active->by_gfn[0])));
 
 	if (old) {
 		vm->slots_by_id[old->id] = NULL;
@@ -169,137 +189,6 @@ static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
 		vm->slots_by_id[new->id] = new;
 		mkvm_stat_inc(MKVM_STAT_MEMSLOTS);
 	}
-}
-
-/*
- * Deleting or moving a slot, in KVM's order (kvm_invalidate_memslot()):
- * first publish an invalid copy, on which faults retry; once SRCU has
- * synchronized, no fault still uses the old slot and none can start, so
- * the zap leaves nothing behind; then publish the final layout. A guest
- * never sees the new layout with the old slot's mappings still present.
- */
-static void slots_retire(struct mkvm_vm *vm, struct mkvm_memslot *old,
-			 struct mkvm_memslot *invalid, struct mkvm_memslot *new)
-{
-	lockdep_assert_held(&vm->slots_lock);
-	*invalid = *old;
-	invalid->flags |= MKVM_MEMSLOT_INVALID;
-	slots_commit(vm, old, invalid);
-	mkvm_mmu_zap_slot(vm, invalid);
-	slots_commit(vm, invalid, new);
-}
-
-/* Checks that do not depend on the VM's current slots. */
-static int region_validate(const struct mkvm_userspace_memory_region *mem)
-{
-	u64 end;
-
-	if (mem->slot >= MKVM_NR_MEMSLOTS)
-		return -EINVAL;
-	if (mem->flags & ~MKVM_MEM_READONLY)
-		return -EINVAL;	/* unknown, or MKVM_MEM_LOG_DIRTY_PAGES */
-	if (!mem->memory_size)
-		return 0;
-	if (!PAGE_ALIGNED(mem->guest_phys_addr) ||
-	    !PAGE_ALIGNED(mem->memory_size) ||
-	    !PAGE_ALIGNED(mem->userspace_addr))
-		return -EINVAL;
-	if (check_add_overflow(mem->guest_phys_addr, mem->memory_size, &end) ||
-	    end > MKVM_MAX_GFN << PAGE_SHIFT)
-		return -EINVAL;
-	/* As KVM: a tagged address (arm64 TBI, x86 LAM) is not an hva. */
-	if (mem->userspace_addr != untagged_addr(mem->userspace_addr))
-		return -EINVAL;
-	if (mem->userspace_addr + mem->memory_size < mem->userspace_addr)
-		return -EINVAL;
-	if (!access_ok(u64_to_user_ptr(mem->userspace_addr), mem->memory_size))
-		return -EFAULT;
-	return 0;
-}
-
-static struct mkvm_memslot *slot_create(const struct mkvm_userspace_memory_region *mem)
-{
-	struct mkvm_memslot *slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
-
-	if (!slot)
-		return NULL;
-	slot->id = mem->slot;
-	slot->flags = mem->flags;
-	slot->base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
-	slot->npages = mem->memory_size >> PAGE_SHIFT;
-	slot->userspace_addr = mem->userspace_addr;
-	return slot;
-}
-
-/**
- * mkvm_set_memory_region() - create, move or delete a memory slot
- * @vm: the VM
- * @mem: the region, as copied from userspace
- *
- * Return: 0, or the errno listed for MKVM_SET_USER_MEMORY_REGION.
- */
-int mkvm_set_memory_region(struct mkvm_vm *vm,
-			   const struct mkvm_userspace_memory_region *mem)
-{
-	struct mkvm_memslot *old, *new, *invalid;
-	int r;
-
-	r = region_validate(mem);
-	if (r)
-		return r;
-
-	/* Allocated up front: a retirement cannot fail half way. */
-	invalid = kmalloc(sizeof(*invalid), GFP_KERNEL_ACCOUNT);
-	if (!invalid)
-		return -ENOMEM;
-
-	mutex_lock(&vm->slots_lock);
-	old = vm->slots_by_id[mem->slot];
-	if (!mem->memory_size) {
-		r = -EINVAL;
-		if (old) {
-			slots_retire(vm, old, invalid, NULL);
-			invalid = NULL;
-			atomic64_inc(&vm->stat_memslot_updates);
-			r = 0;
-		}
-		goto out;
-	}
-
-	if (old) {
-		/* Like KVM: an existing slot may only move. */
-		r = -EINVAL;
-		if (mem->memory_size != old->npages << PAGE_SHIFT ||
-		    mem->userspace_addr != old->userspace_addr ||
-		    mem->flags != old->flags)
-			goto out;
-		r = 0;
-		if (mem->guest_phys_addr == old->base_gfn << PAGE_SHIFT)
-			goto out;
-	}
-
-	r = -EEXIST;
-	if (slots_overlap(slots_active(vm), mem->guest_phys_addr >> PAGE_SHIFT,
-			  mem->memory_size >> PAGE_SHIFT, old))
-		goto out;
-
-	r = -ENOMEM;
-	new = slot_create(mem);
-	if (!new)
-		goto out;
-	if (old) {
-		slots_retire(vm, old, invalid, new);
-		invalid = NULL;
-	} else {
-		slots_commit(vm, NULL, new);
-	}
-	atomic64_inc(&vm->stat_memslot_updates);
-	r = 0;
-out:
-	mutex_unlock(&vm->slots_lock);
-	/* Still ours unless a retirement took it. */
-	kfree(invalid);
-	return r;
 }
 
 void mkvm_memslots_init(struct mkvm_vm *vm)

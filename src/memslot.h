@@ -37,7 +37,8 @@ struct mkvm_memslot {
  * One set of memslots, sorted by base_gfn and never overlapping, so the
  * gfn lookup is a binary search. A VM has two sets: the active one, read
  * under vm->srcu, and the inactive one, which only the holder of
- * vm->slots_lock touches (see memslot.c for the swap).
+ * vm->slots_lock touches (memslot.c documents the swap, memslot_update.c
+ * drives it).
  */
 struct mkvm_memslots {
 	u64 generation;
@@ -47,10 +48,22 @@ struct mkvm_memslots {
 
 void mkvm_memslots_init(struct mkvm_vm *vm);
 void mkvm_memslots_destroy(struct mkvm_vm *vm);
-int mkvm_set_memory_region(struct mkvm_vm *vm,
-			   const struct mkvm_userspace_memory_region *mem);
 struct mkvm_memslots *mkvm_memslots(struct mkvm_vm *vm);
 struct mkvm_memslot *mkvm_gfn_to_memslot(struct mkvm_memslots *slots, u64 gfn);
+
+/* For the update path (memslot_update.c), with vm->slots_lock held. */
+struct mkvm_memslot *mkvm_memslot_by_id(struct mkvm_vm *vm, u32 id);
+bool mkvm_memslots_overlap(struct mkvm_vm *vm, u64 base_gfn, u64 npages,
+			   const struct mkvm_memslot *ignore);
+void mkvm_memslots_prepare(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			   struct mkvm_memslot *new);
+void mkvm_memslots_activate(struct mkvm_vm *vm);
+void mkvm_memslots_complete(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			    struct mkvm_memslot *new);
+
+/* memslot_update.c: MKVM_SET_USER_MEMORY_REGION. */
+int mkvm_set_memory_region(struct mkvm_vm *vm,
+			   const struct mkvm_userspace_memory_region *mem);
 
 #ifdef CONFIG_MKVM_TEST_BUILD
 int mkvm_memslot_selftest(void);

@@ -271,14 +271,12 @@ void mkvm_notifier_unregister(struct mkvm_vm *vm)
  * mkvm_memslots_wait_invalidations() - publish memslots between invalidations
  * @vm: the VM, with vm->slots_lock held
  * @publish: called with no invalidation in flight, under mn_invalidate_lock
- * @arg: for @publish
  *
  * Like kvm_swap_active_memslots(): a start and its end must see the same
  * memslots. This can starve behind a stream of invalidations, as KVM's can.
  */
 void mkvm_memslots_wait_invalidations(struct mkvm_vm *vm,
-				      void (*publish)(struct mkvm_vm *, void *),
-				      void *arg)
+				      void (*publish)(struct mkvm_vm *vm))
 {
 	lockdep_assert_held(&vm->slots_lock);
 	spin_lock(&vm->mn_invalidate_lock);
@@ -290,6 +288,6 @@ void mkvm_memslots_wait_invalidations(struct mkvm_vm *vm,
 		spin_lock(&vm->mn_invalidate_lock);
 	}
 	finish_rcuwait(&vm->mn_memslots_update_rcuwait);
-	publish(vm, arg);
+	publish(vm);
 	spin_unlock(&vm->mn_invalidate_lock);
 }

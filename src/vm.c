@@ -2,8 +2,9 @@
 /*
  * The VM object: creation, references, VM-fd ioctls and destroy.
  *
- * Owns vm->lock (vCPU table) and the VM's lifetime. Memslots and their
- * locks belong to memslot.c, vCPUs to vcpu.c.
+ * Owns vm->lock (vCPU table) and the VM's lifetime. Memslots belong to
+ * memslot.c, their update path and vm->slots_lock to memslot_update.c,
+ * vCPUs to vcpu.c.
  *
  * Destroy order (mkvm_vm_destroy), run by whoever drops the last
  * reference, which is always the release of the VM fd or of a vCPU fd and

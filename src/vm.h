@@ -49,8 +49,9 @@ struct mkvm_vm {
 	unsigned int nr_vcpus;
 
 	/*
-	 * Serialises memslot updates. Protects the inactive set in
-	 * @__memslots, @slots_by_id and the writer's side of @memslots.
+	 * Serialises memslot updates (memslot_update.c). Protects the
+	 * inactive set in @__memslots, @slots_by_id and the writer's side of
+	 * @memslots.
 	 */
 	struct mutex slots_lock;
 	struct mkvm_memslot *slots_by_id[MKVM_NR_MEMSLOTS];

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The memslot update path: MKVM_SET_USER_MEMORY_REGION from validation to
+ * the last publication, and the one place that orders the three parties
+ * of a change: the memslot sets (memslot.c, the data structure), the
+ * notifier's in-flight invalidations (notifier.c), and stage-2 (mmu.c).
+ * Whatever later changes slots (dirty logging, roots) goes through here.
+ *
+ * Holds vm->slots_lock for the whole of an update: it serializes updates
+ * and guards the inactive set and vm->slots_by_id (vm.h). A change is
+ * published by slots_commit(), in KVM's order (kvm_swap_active_memslots()):
+ *   1. prepare the inactive set;
+ *   2. activate it, but never between an invalidation's start and its end
+ *      (a start and its end must see the same slots: notifier.c waits for
+ *      the in-flight count to drop and publishes under its lock);
+ *   3. wait for an SRCU grace period: no reader is left in the old set;
+ *   4. complete: the sets are equal again, the retired slot is freed.
+ * Deleting or moving a slot retires it first (slots_retire()).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <linux/mkvm.h>
+
+#include "memslot.h"
+#include "mmu.h"
+#include "notifier.h"
+#include "vm.h"
+
+/* Publish one change to the active set: @old replaced by @new. */
+static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			 struct mkvm_memslot *new)
+{
+	lockdep_assert_held(&vm->slots_lock);
+	mkvm_memslots_prepare(vm, old, new);
+	mkvm_memslots_wait_invalidations(vm, mkvm_memslots_activate);
+	synchronize_srcu_expedited(&vm->srcu);
+	mkvm_memslots_complete(vm, old, new);
+}
+
+/*
+ * Deleting or moving a slot, in KVM's order (kvm_invalidate_memslot()):
+ * first publish an invalid copy, on which faults retry; once SRCU has
+ * synchronized, no fault still uses the old slot and none can start, so
+ * the zap leaves nothing behind; then publish the final layout. A guest
+ * never sees the new layout with the old slot's mappings still present.
+ */
+static void slots_retire(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			 struct mkvm_memslot *invalid, struct mkvm_memslot *new)
+{
+	lockdep_assert_held(&vm->slots_lock);
+	*invalid = *old;
+	invalid->flags |= MKVM_MEMSLOT_INVALID;
+	slots_commit(vm, old, invalid);
+	mkvm_mmu_zap_slot(vm, invalid);
+	slots_commit(vm, invalid, new);
+}
+
+/* Checks that do not depend on the VM's current slots. */
+static int region_validate(const struct mkvm_userspace_memory_region *mem)
+{
+	u64 end;
+
+	if (mem->slot >= MKVM_NR_MEMSLOTS)
+		return -EINVAL;
+	if (mem->flags & ~MKVM_MEM_READONLY)
+		return -EINVAL;	/* unknown, or MKVM_MEM_LOG_DIRTY_PAGES */
+	if (!mem->memory_size)
+		return 0;
+	if (!PAGE_ALIGNED(mem->guest_phys_addr) ||
+	    !PAGE_ALIGNED(mem->memory_size) ||
+	    !PAGE_ALIGNED(mem->userspace_addr))
+		return -EINVAL;
+	if (check_add_overflow(mem->guest_phys_addr, mem->memory_size, &end) ||
+	    end > MKVM_MAX_GFN << PAGE_SHIFT)
+		return -EINVAL;
+	/* As KVM: a tagged address (arm64 TBI, x86 LAM) is not an hva. */
+	if (mem->userspace_addr != untagged_addr(mem->userspace_addr))
+		return -EINVAL;
+	if (mem->userspace_addr + mem->memory_size < mem->userspace_addr)
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(mem->userspace_addr), mem->memory_size))
+		return -EFAULT;
+	return 0;
+}
+
+static struct mkvm_memslot *slot_create(const struct mkvm_userspace_memory_region *mem)
+{
+	struct mkvm_memslot *slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+
+	if (!slot)
+		return NULL;
+	slot->id = mem->slot;
+	slot->flags = mem->flags;
+	slot->base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	slot->npages = mem->memory_size >> PAGE_SHIFT;
+	slot->userspace_addr = mem->userspace_addr;
+	return slot;
+}
+
+/**
+ * mkvm_set_memory_region() - create, move or delete a memory slot
+ * @vm: the VM
+ * @mem: the region, as copied from userspace
+ *
+ * Return: 0, or the errno listed for MKVM_SET_USER_MEMORY_REGION.
+ */
+int mkvm_set_memory_region(struct mkvm_vm *vm,
+			   const struct mkvm_userspace_memory_region *mem)
+{
+	struct mkvm_memslot *old, *new, *invalid;
+	int r;
+
+	r = region_validate(mem);
+	if (r)
+		return r;
+
+	/* Allocated up front: a retirement cannot fail half way. */
+	invalid = kmalloc(sizeof(*invalid), GFP_KERNEL_ACCOUNT);
+	if (!invalid)
+		return -ENOMEM;
+
+	mutex_lock(&vm->slots_lock);
+	old = mkvm_memslot_by_id(vm, mem->slot);
+	if (!mem->memory_size) {
+		r = -EINVAL;
+		if (old) {
+			slots_retire(vm, old, invalid, NULL);
+			invalid = NULL;
+			atomic64_inc(&vm->stat_memslot_updates);
+			r = 0;
+		}
+		goto out;
+	}
+
+	if (old) {
+		/* Like KVM: an existing slot may only move. */
+		r = -EINVAL;
+		if (mem->memory_size != old->npages << PAGE_SHIFT ||
+		    mem->userspace_addr != old->userspace_addr ||
+		    mem->flags != old->flags)
+			goto out;
+		r = 0;
+		if (mem->guest_phys_addr == old->base_gfn << PAGE_SHIFT)
+			goto out;
+	}
+
+	r = -EEXIST;
+	if (mkvm_memslots_overlap(vm, mem->guest_phys_addr >> PAGE_SHIFT,
+				  mem->memory_size >> PAGE_SHIFT, old))
+		goto out;
+
+	r = -ENOMEM;
+	new = slot_create(mem);
+	if (!new)
+		goto out;
+	if (old) {
+		slots_retire(vm, old, invalid, new);
+		invalid = NULL;
+	} else {
+		slots_commit(vm, NULL, new);
+	}
+	atomic64_inc(&vm->stat_memslot_updates);
+	r = 0;
+out:
+	mutex_unlock(&vm->slots_lock);
+	/* Still ours unless a retirement took it. */
+	kfree(invalid);
+	return r;
+}
