@@ -41,6 +41,8 @@ long mkvm_check_extension(unsigned long cap)
 		return 1;
 	case MKVM_CAP_MAX_RUN_OPS:
 		return MKVM_MAX_RUN_OPS;
+	case MKVM_CAP_NR_GPCS:
+		return MKVM_NR_GPCS;
 	default:
 		return 0;
 	}

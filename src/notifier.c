@@ -2,7 +2,8 @@
 /*
  * The VM's mmu_notifier on its creator's mm: invalidation, aging, release.
  *
- * Owns vm->mn_invalidate_lock and vm->mn_active_invalidate_count. Every op
+ * Owns vm->mn_invalidate_lock, vm->mn_active_invalidate_count and
+ * vm->gpc_invalidate_seq (pfncache.c reads them). Every op
  * is a const struct mkvm_hva_range handed to one iterator, the only code
  * that walks memslots by host address: it enters vm->srcu, clips the range
  * to each memslot it hits, and only then takes mmu_lock for write, runs
@@ -23,6 +24,7 @@
 #include "memslot.h"
 #include "mmu.h"
 #include "notifier.h"
+#include "pfncache.h"
 #include "stats.h"
 #include "testhooks.h"
 #include "vm.h"
@@ -131,6 +133,10 @@ static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	vm->mn_active_invalidate_count++;
 	spin_unlock(&vm->mn_invalidate_lock);
 
+	/* Every range, in a slot or not: a cache's HVA key need not be. */
+	mkvm_gpc_invalidate_start(vm, r->start, r->end);
+	mkvm_hook(MKVM_HOOK_INVALIDATE_STARTED, range.may_block);
+
 	/*
 	 * Zapped and in progress, the host PTEs not changed yet: a fault here
 	 * still gets the old page from gup, and only in_progress stops it.
@@ -162,6 +168,10 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 
 	/* Pairs with the increment in mkvm_mn_invalidate_range_start(). */
 	spin_lock(&vm->mn_invalidate_lock);
+	/* In the critical section that drops the count (seed 004's rule). */
+	vm->gpc_invalidate_seq++;
+	/* Visible before the count drops: pairs with gpc_retry()'s smp_rmb(). */
+	smp_wmb();
 	if (!WARN_ON_ONCE(!vm->mn_active_invalidate_count))
 		vm->mn_active_invalidate_count--;
 	wake = !vm->mn_active_invalidate_count;

@@ -122,6 +122,8 @@ static const char * const hook_names[MKVM_NR_HOOKS] = {
 	[MKVM_HOOK_INVALIDATE_END] = "invalidate_end",
 	[MKVM_HOOK_INVALIDATE_ZAPPED] = "invalidate_zapped",
 	[MKVM_HOOK_FAULT_INSTALLED] = "fault_installed",
+	[MKVM_HOOK_INVALIDATE_STARTED] = "invalidate_started",
+	[MKVM_HOOK_GPC_REFRESH_UNLOCKED] = "gpc_refresh_unlocked",
 };
 
 static atomic_t hook_delay_ms[MKVM_NR_HOOKS];

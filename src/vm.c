@@ -18,7 +18,8 @@
  *   2. remove the debugfs directory; debugfs waits for readers in flight,
  *      the last users that hold no reference (they cope with no stage-2);
  *   3. free the vCPUs (no vCPU fd is left, so nothing runs on them);
- *   4. flush stage-2 (release normally did; this finds NULL then);
+ *   4. flush stage-2 (release normally did; this finds NULL then), free
+ *      the pfn caches (they hold no page references);
  *   5. free the memslots, then clean up the SRCU that protected them; no
  *      reader is left: ioctls hold an fd, callbacks are gone since step 2;
  *   6. mmdrop() the creator's mm, last, as nothing above needs it;
@@ -68,6 +69,9 @@ static void mkvm_vm_destroy(struct mkvm_vm *vm)
 	lockdep_assert_not_held(&vm->mmu_lock);
 	mkvm_mmu_flush_all(vm);
 
+	/* No notifier and no fd: nothing reaches the caches. */
+	mkvm_gpc_destroy_vm(vm);
+
 	lockdep_assert_not_held(&vm->slots_lock);
 	mkvm_memslots_destroy(vm);
 	cleanup_srcu_struct(&vm->srcu);
@@ -94,6 +98,31 @@ static long mkvm_vm_ioctl_set_memory_region(struct mkvm_vm *vm,
 	return mkvm_set_memory_region(vm, &mem);
 }
 
+static long mkvm_vm_ioctl_gpc_activate_user(struct mkvm_vm *vm,
+					    void __user *argp)
+{
+	struct mkvm_gpc_activate act;
+
+	if (copy_from_user(&act, argp, sizeof(act)))
+		return -EFAULT;
+	return mkvm_vm_ioctl_gpc_activate(vm, &act);
+}
+
+static long mkvm_vm_ioctl_gpc_access_user(struct mkvm_vm *vm,
+					  struct mkvm_gpc_access __user *argp,
+					  bool write)
+{
+	struct mkvm_gpc_access acc;
+	long r;
+
+	if (copy_from_user(&acc, argp, sizeof(acc)))
+		return -EFAULT;
+	r = mkvm_vm_ioctl_gpc_access(vm, &acc, write);
+	if (!r && !write && put_user(acc.data, &argp->data))
+		return -EFAULT;
+	return r;
+}
+
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -110,6 +139,14 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_vm_create_vcpu(vm, arg);
 	case MKVM_CHECK_EXTENSION:
 		return mkvm_check_extension(arg);
+	case MKVM_GPC_ACTIVATE:
+		return mkvm_vm_ioctl_gpc_activate_user(vm, (void __user *)arg);
+	case MKVM_GPC_DEACTIVATE:
+		return mkvm_vm_ioctl_gpc_deactivate(vm, arg);
+	case MKVM_GPC_READ:
+		return mkvm_vm_ioctl_gpc_access_user(vm, (void __user *)arg, false);
+	case MKVM_GPC_WRITE:
+		return mkvm_vm_ioctl_gpc_access_user(vm, (void __user *)arg, true);
 	default:
 		return -ENOTTY;
 	}
@@ -153,6 +190,7 @@ static struct mkvm_vm *mkvm_vm_create(void)
 	mutex_init(&vm->slots_lock);
 	xa_init(&vm->vcpus);
 	mkvm_memslots_init(vm);
+	mkvm_gpc_init_vm(vm);
 	r = mkvm_mmu_init(vm);
 	if (r)
 		goto err_srcu;

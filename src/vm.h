@@ -12,6 +12,7 @@
 #include <linux/xarray.h>
 
 #include "memslot.h"
+#include "pfncache.h"
 
 struct dentry;
 struct mm_struct;
@@ -26,6 +27,8 @@ struct mkvm_s2;
  * Lock order, outermost first (KVM's):
  *   vm->lock  ->  vm->slots_lock  ->  vm->mn_invalidate_lock (memslot swap)
  *   srcu_read_lock(&vm->srcu)  ->  mm's mmap_lock (gup)  ->  vm->mmu_lock
+ *   vm->lock  ->  gpc->refresh_lock  ->  gpc->lock (pfn caches)
+ *   vm->gpc_lock  ->  gpc->lock (the notifier walking the caches)
  * vm->srcu readers never take slots_lock: its holder waits for them in
  * synchronize_srcu(). Nothing that can sleep, allocate with reclaim or
  * take mmap_lock runs under mmu_lock or mn_invalidate_lock: the notifier
@@ -43,7 +46,7 @@ struct mkvm_vm {
 	struct mm_struct *mm;
 	unsigned int id;
 
-	/* Protects @vcpus and @nr_vcpus. */
+	/* Protects @vcpus and @nr_vcpus, and serializes filling @gpcs. */
 	struct mutex lock;
 	struct xarray vcpus;
 	unsigned int nr_vcpus;
@@ -85,8 +88,23 @@ struct mkvm_vm {
 	 */
 	spinlock_t mn_invalidate_lock;
 	unsigned long mn_active_invalidate_count;
+	/*
+	 * Bumped by every invalidate_range_end, under @mn_invalidate_lock,
+	 * before @mn_active_invalidate_count drops: what a pfn cache refresh
+	 * compares (pfncache.c, seed 004). Read lock-free.
+	 */
+	unsigned long gpc_invalidate_seq;
 	struct rcuwait mn_memslots_update_rcuwait;
 	struct mmu_notifier mmu_notifier;
+
+	/*
+	 * pfn caches (pfncache.c): @gpcs is filled under @lock and read with
+	 * smp_load_acquire(); @gpc_list (the same caches, for the notifier)
+	 * is protected by @gpc_lock. Both only grow until VM destroy.
+	 */
+	struct mkvm_gpc *gpcs[MKVM_NR_GPCS];
+	spinlock_t gpc_lock;		/* protects @gpc_list */
+	struct list_head gpc_list;
 
 	/* Statistics, read lock-free by debugfs. */
 	atomic64_t stat_faults;
@@ -94,6 +112,8 @@ struct mkvm_vm {
 	atomic64_t stat_age_calls;	/* aging handler runs on a live table */
 	atomic64_t stat_age_young;	/* ... that found an accessed entry */
 	atomic64_t stat_memslot_updates;
+	atomic64_t stat_gpc_refreshes;	/* pfn cache mappings made */
+	atomic64_t stat_gpc_retries;	/* ... thrown away: an invalidation raced */
 	struct dentry *debugfs_dir;
 };
 

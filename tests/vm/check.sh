@@ -104,6 +104,15 @@ revert_proof revert_dirty_unlocked DIRTY_UNLOCKED mmu:dirtied_under_mmu_lock_laz
 revert_proof revert_dirty_unlocked_ext4 DIRTY_UNLOCKED backings:ext4_dirtied_under_mmu_lock \
 	"dirtying a page after dropping mmu_lock is caught (ext4 writeback)" \
 	'WARNING: .* at fs/ext4/inode.c:[0-9]+ ext4_dirty_folio'
+revert_proof revert_004 SEED_004 pfncache:seed004_refresh_vs_invalidation_outside_slots \
+	"seed 004's reproducer fails with KVM's check (mmu_invalidate_seq)" \
+	'pfn cache kept a page the host freed|BUG: KASAN: [a-z-]+ in mkvm_vm_ioctl_gpc_access'
+revert_proof revert_004_start SEED_004_START pfncache:seed004_refresh_vs_invalidation_outside_slots \
+	"seed 004's reproducer fails with the posted patch (sequence bumped at start)" \
+	'pfn cache kept a page the host freed|BUG: KASAN: [a-z-]+ in mkvm_vm_ioctl_gpc_access'
+revert_proof revert_004_mixed SEED_004_MIXED pfncache:seed004_refresh_vs_invalidation_outside_slots \
+	"seed 004's reproducer fails with the reviewer's diff as posted (mixed counters)" \
+	'refresh retried for 5 s after the invalidation ended|pfn cache kept a page the host freed'
 revert_proof revert_in_progress IN_PROGRESS mmu:fault_retries_while_invalidation_in_progress \
 	"a fault that ignores an invalidation in progress is caught" \
 	'^ *# .*guest read the page an invalidation in progress was dropping && stale stage-2 entry'

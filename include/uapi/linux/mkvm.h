@@ -50,6 +50,7 @@
 #define MKVM_CAP_GUEST_PHYS_BITS 6	/* guest-physical address width */
 #define MKVM_CAP_RUN		7	/* MKVM_RUN and the software vCPU: 1 */
 #define MKVM_CAP_MAX_RUN_OPS	8	/* ops in one MKVM_RUN program */
+#define MKVM_CAP_NR_GPCS	9	/* pfn caches per VM: id < value */
 
 /*
  * VM ioctls, on a VM fd.
@@ -95,6 +96,69 @@ struct mkvm_userspace_memory_region {
  * has MKVM_CAP_MAX_VCPUS vCPUs), -EEXIST (id in use), -ENOMEM, -EMFILE.
  */
 #define MKVM_CREATE_VCPU	_IO(MKVMIO, 0xa4)
+
+/*
+ * gfn-to-pfn caches: kernel mappings of one page of guest memory (keyed by
+ * guest-physical address) or of the process's memory (keyed by host
+ * virtual address, in a memslot or not), which the kernel reads and writes
+ * with interrupts off and keeps coherent with every change to the
+ * process's memory and to the memslots (KVM's pfncache).
+ */
+#define MKVM_GPC_HVA		(1U << 0)	/* @addr is a host virtual address */
+
+/**
+ * struct mkvm_gpc_activate - MKVM_GPC_ACTIVATE argument
+ * @id: cache id, below MKVM_CAP_NR_GPCS
+ * @flags: MKVM_GPC_HVA, or 0 for a guest-physical @addr
+ * @addr: the first byte; 8-byte aligned
+ * @len: bytes, a multiple of 8, with [@addr, @addr + @len) in one page
+ *
+ * Keys the cache (re-keys an active one) and maps its page, writable.
+ * Errors: -EINVAL (bad id, unknown flag, misaligned or page-crossing
+ * range, a tagged or out-of-range address), -EFAULT (nothing to map: no
+ * memslot covers the GPA, the address is not mapped writable; the cache
+ * is left inactive), -EINTR (a signal while invalidations kept the
+ * refresh retrying), -ENOMEM.
+ */
+struct mkvm_gpc_activate {
+	__u32 id;
+	__u32 flags;
+	__u64 addr;
+	__u64 len;
+};
+
+#define MKVM_GPC_ACTIVATE	_IOW(MKVMIO, 0xa6, struct mkvm_gpc_activate)
+/* The argument is the id. Errors: -EINVAL (id out of range), -ENOENT (not active). */
+#define MKVM_GPC_DEACTIVATE	_IO(MKVMIO, 0xa7)
+
+#define MKVM_GPC_NO_REFRESH	(1U << 0)	/* fail with -EAGAIN instead */
+
+/**
+ * struct mkvm_gpc_access - MKVM_GPC_READ / MKVM_GPC_WRITE argument
+ * @id: an active cache
+ * @flags: MKVM_GPC_NO_REFRESH or 0
+ * @offset: from the cache's @addr; 8-byte aligned, @offset + 8 <= @len
+ * @data: the value written, or (READ) the value read
+ *
+ * The kernel reads or writes 8 bytes through the cache's mapping, with
+ * interrupts off after a check that never sleeps, as an atomic-context
+ * user would. If the check fails (an invalidation, a memslot change), it
+ * refreshes the mapping and tries again, unless MKVM_GPC_NO_REFRESH.
+ * Errors: -EINVAL (bad id, flag or offset), -ENOENT (not active),
+ * -EAGAIN (MKVM_GPC_NO_REFRESH and the cache is invalid), -EFAULT (the
+ * refresh found nothing to map: the page is gone, or no memslot covers
+ * the GPA any more; the cache stays active and the next access retries),
+ * -EINTR.
+ */
+struct mkvm_gpc_access {
+	__u32 id;
+	__u32 flags;
+	__u64 offset;
+	__u64 data;
+};
+
+#define MKVM_GPC_READ		_IOWR(MKVMIO, 0xa8, struct mkvm_gpc_access)
+#define MKVM_GPC_WRITE		_IOW(MKVMIO, 0xa9, struct mkvm_gpc_access)
 
 /*
  * vCPU ioctls, on a vCPU fd.
