@@ -32,4 +32,25 @@
 #define mkvm_young_t \
 	typeof(((struct mmu_notifier_ops *)NULL)->clear_young(NULL, NULL, 0, 0))
 
+/*
+ * 6.13 added hrtimer_setup(), which sets the callback too; 7.x removed
+ * hrtimer_init(). A function cannot be detected by the preprocessor, and
+ * no Debian kernel backports either change: the version decides.
+ */
+#include <linux/hrtimer.h>
+#define MKVM_HAVE_HRTIMER_SETUP \
+	(LINUX_VERSION_MAJOR > 6 || \
+	 (LINUX_VERSION_MAJOR == 6 && LINUX_VERSION_PATCHLEVEL >= 13))
+static inline void mkvm_hrtimer_setup(struct hrtimer *timer,
+				      enum hrtimer_restart (*fn)(struct hrtimer *),
+				      clockid_t clock, enum hrtimer_mode mode)
+{
+#if MKVM_HAVE_HRTIMER_SETUP
+	hrtimer_setup(timer, fn, clock, mode);
+#else
+	hrtimer_init(timer, clock, mode);
+	timer->function = fn;
+#endif
+}
+
 #endif /* MKVM_COMPAT_H */

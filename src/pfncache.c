@@ -251,7 +251,16 @@ static int gpc_refresh_locked(struct mkvm_gpc *gpc, struct page **ref)
 	return gpc_map_retry(gpc, ref);
 }
 
-static int gpc_refresh(struct mkvm_gpc *gpc)
+/**
+ * mkvm_gpc_refresh() - make an active cache valid again (may sleep)
+ * @gpc: the cache
+ *
+ * Runs in the VM creator's mm: an ioctl of the creator, or a worker that
+ * took the mm with kthread_use_mm().
+ *
+ * Return: 0, -ENOENT (not active), -EFAULT (nothing to map), -EINTR.
+ */
+int mkvm_gpc_refresh(struct mkvm_gpc *gpc)
 {
 	struct page *ref = NULL;
 	int r;
@@ -267,8 +276,13 @@ static int gpc_refresh(struct mkvm_gpc *gpc)
 	return r;
 }
 
-/* May a reader use gpc->khva? gpc->lock held (read or write). */
-static bool gpc_check(struct mkvm_gpc *gpc)
+/**
+ * mkvm_gpc_check() - may a reader use gpc->khva now?
+ * @gpc: the cache, with gpc->lock held (read or write)
+ *
+ * Never sleeps: for readers with interrupts off. If false, refresh.
+ */
+bool mkvm_gpc_check(struct mkvm_gpc *gpc)
 {
 	struct mkvm_vm *vm = gpc->vm;
 	bool fresh = true;
@@ -287,7 +301,7 @@ static bool gpc_check(struct mkvm_gpc *gpc)
 }
 
 /* Caches are created on first use, under vm->lock, and live as long as the VM. */
-static struct mkvm_gpc *gpc_get(struct mkvm_vm *vm, u32 id, bool create)
+struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create)
 {
 	struct mkvm_gpc *gpc;
 
@@ -352,7 +366,7 @@ long mkvm_vm_ioctl_gpc_activate(struct mkvm_vm *vm,
 		return -EINVAL;
 	}
 
-	gpc = gpc_get(vm, arg->id, true);
+	gpc = mkvm_gpc_get(vm, arg->id, true);
 	if (!gpc)
 		return -ENOMEM;
 
@@ -388,7 +402,7 @@ long mkvm_vm_ioctl_gpc_deactivate(struct mkvm_vm *vm, unsigned long id)
 
 	if (id >= MKVM_NR_GPCS)
 		return -EINVAL;
-	gpc = gpc_get(vm, id, false);
+	gpc = mkvm_gpc_get(vm, id, false);
 	if (!gpc)
 		return -ENOENT;
 	mutex_lock(&gpc->refresh_lock);
@@ -427,7 +441,7 @@ long mkvm_vm_ioctl_gpc_access(struct mkvm_vm *vm, struct mkvm_gpc_access *arg,
 	if (arg->id >= MKVM_NR_GPCS || arg->flags & ~MKVM_GPC_NO_REFRESH ||
 	    !IS_ALIGNED(arg->offset, 8) || arg->offset >= PAGE_SIZE)
 		return -EINVAL;
-	gpc = gpc_get(vm, arg->id, false);
+	gpc = mkvm_gpc_get(vm, arg->id, false);
 	if (!gpc)
 		return -ENOENT;
 
@@ -439,13 +453,13 @@ long mkvm_vm_ioctl_gpc_access(struct mkvm_vm *vm, struct mkvm_gpc_access *arg,
 		r = -EINVAL;
 		if (arg->offset + 8 > gpc->len)
 			goto unlock;
-		if (gpc_check(gpc))
+		if (mkvm_gpc_check(gpc))
 			break;
 		read_unlock_irqrestore(&gpc->lock, flags);
 
 		if (arg->flags & MKVM_GPC_NO_REFRESH)
 			return -EAGAIN;
-		r = gpc_refresh(gpc);
+		r = mkvm_gpc_refresh(gpc);
 		if (r)
 			return r;
 	}

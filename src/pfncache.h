@@ -55,6 +55,10 @@ struct mkvm_gpc {
 #endif
 };
 
+struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create);
+bool mkvm_gpc_check(struct mkvm_gpc *gpc);
+int mkvm_gpc_refresh(struct mkvm_gpc *gpc);
+
 void mkvm_gpc_init_vm(struct mkvm_vm *vm);
 void mkvm_gpc_destroy_vm(struct mkvm_vm *vm);
 void mkvm_gpc_invalidate_start(struct mkvm_vm *vm, unsigned long start,

@@ -73,6 +73,10 @@ static int vm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "faults %lld\n", atomic64_read(&vm->stat_faults));
 	seq_printf(m, "gpc_refreshes %lld\n", atomic64_read(&vm->stat_gpc_refreshes));
 	seq_printf(m, "gpc_retries %lld\n", atomic64_read(&vm->stat_gpc_retries));
+	seq_printf(m, "clock_writes %lld\n", atomic64_read(&vm->clock.writes));
+	seq_printf(m, "clock_deferred %lld\n", atomic64_read(&vm->clock.deferred));
+	seq_printf(m, "clock_refresh_failures %lld\n",
+		   atomic64_read(&vm->clock.refresh_failures));
 	seq_printf(m, "zaps %lld\n", atomic64_read(&vm->stat_zapped));
 	seq_printf(m, "age_calls %lld\n", atomic64_read(&vm->stat_age_calls));
 	seq_printf(m, "age_young %lld\n", atomic64_read(&vm->stat_age_young));

@@ -9,6 +9,8 @@
  * Destroy order (mkvm_vm_destroy), run by whoever drops the last
  * reference, which is always the release of the VM fd or of a vCPU fd and
  * so may sleep:
+ *   0. stop the clock page's timer, then its refresh worker (which may
+ *      hold the creator's mm);
  *   1. unregister the mmu_notifier: it runs release if exit_mmap has not
  *      (both may run at once: seed 000) and then waits for every callback
  *      in flight, which may be aging parked before mmu_lock (seed 003);
@@ -57,6 +59,8 @@ static void mkvm_vm_destroy(struct mkvm_vm *vm)
 	unsigned long i;
 
 	might_sleep();
+	/* Nothing may tick into the VM while it goes: no timer, no worker. */
+	mkvm_clock_stop(vm);
 	mkvm_notifier_unregister(vm);
 	mkvm_debugfs_vm_remove(vm);
 
@@ -123,6 +127,16 @@ static long mkvm_vm_ioctl_gpc_access_user(struct mkvm_vm *vm,
 	return r;
 }
 
+static long mkvm_vm_ioctl_clock_enable_user(struct mkvm_vm *vm,
+					    void __user *argp)
+{
+	struct mkvm_clock_enable en;
+
+	if (copy_from_user(&en, argp, sizeof(en)))
+		return -EFAULT;
+	return mkvm_vm_ioctl_clock_enable(vm, &en);
+}
+
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -147,6 +161,10 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_vm_ioctl_gpc_access_user(vm, (void __user *)arg, false);
 	case MKVM_GPC_WRITE:
 		return mkvm_vm_ioctl_gpc_access_user(vm, (void __user *)arg, true);
+	case MKVM_CLOCK_ENABLE:
+		return mkvm_vm_ioctl_clock_enable_user(vm, (void __user *)arg);
+	case MKVM_CLOCK_DISABLE:
+		return mkvm_vm_ioctl_clock_disable(vm, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -191,6 +209,7 @@ static struct mkvm_vm *mkvm_vm_create(void)
 	xa_init(&vm->vcpus);
 	mkvm_memslots_init(vm);
 	mkvm_gpc_init_vm(vm);
+	mkvm_clock_init(vm);
 	r = mkvm_mmu_init(vm);
 	if (r)
 		goto err_srcu;

@@ -11,6 +11,7 @@
 #include <linux/srcu.h>
 #include <linux/xarray.h>
 
+#include "clock.h"
 #include "memslot.h"
 #include "pfncache.h"
 
@@ -105,6 +106,8 @@ struct mkvm_vm {
 	struct mkvm_gpc *gpcs[MKVM_NR_GPCS];
 	spinlock_t gpc_lock;		/* protects @gpc_list */
 	struct list_head gpc_list;
+	/* The clock page (clock.c); enabled and disabled under @lock. */
+	struct mkvm_clock clock;
 
 	/* Statistics, read lock-free by debugfs. */
 	atomic64_t stat_faults;

@@ -3,8 +3,9 @@
  * gfn-to-pfn caches (MKVM_GPC_*): the kernel's reads and writes through a
  * cache follow every change to the process's memory and to the memslots,
  * for caches keyed by guest-physical address and by host address,
- * including one outside every memslot; bad input; and seed 004's race,
- * reproduced with delay hooks against the three checks of its thread.
+ * including one outside every memslot; bad input; seed 004's race,
+ * reproduced with delay hooks against the three checks of its thread; and
+ * the clock page, a timer writing through a cache in softirq context.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -406,6 +407,195 @@ TEST_T(gpc_stress_reads_vs_page_replacement, 60)
 	printf("# %ld reads, %ld with no page, %ld replacements, %ld refreshes, %ld retries\n",
 	       reads, gone, c.rounds, mkvm_vm_stat("gpc_refreshes"), mkvm_vm_stat("gpc_retries"));
 	ASSERT_TRUE(reads > 0);
+}
+
+/* The clock's ticks at @p, read seqcount-style. */
+static uint64_t clock_ticks(const void *p)
+{
+	const volatile struct mkvm_clock_page *clk = p;
+	uint32_t v1, v2;
+	uint64_t ticks;
+
+	do {
+		v1 = clk->version;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		ticks = clk->ticks;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		v2 = clk->version;
+	} while ((v1 & 1) || v1 != v2);
+	return ticks;
+}
+
+/* Wait up to @ms for the ticks at @p to pass @above; returns them. */
+static uint64_t clock_wait_above(const void *p, uint64_t above, int ms)
+{
+	uint64_t t;
+
+	while ((t = clock_ticks(p)) <= above && ms-- > 0)
+		usleep(1000);
+	return t;
+}
+
+static void clock_enable(int vm, uint32_t id, uint64_t period_ns)
+{
+	struct mkvm_clock_enable en = { .id = id, .period_ns = period_ns };
+
+	ASSERT_OK(ioctl(vm, MKVM_CLOCK_ENABLE, &en));
+}
+
+/*
+ * The clock page through an HVA cache: the timer's ticks appear, and keep
+ * coming. mremap moves the page away: the kernel never writes the moved
+ * page again (its ticks stand still), and once a new page is mapped at the
+ * key the ticks go on there from where the timer is, not from zero. After
+ * disable nothing is written.
+ */
+TEST_T(clock_ticks_follow_the_page, 60)
+{
+	char *page = map_page_at(NULL, 0), *moved;
+	char *target = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mkvm_guest g;
+	uint64_t t, frozen;
+
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
+	ASSERT_OK(gpc_activate(g.vm, 0, MKVM_GPC_HVA, (uintptr_t)page, 16));
+	clock_enable(g.vm, 0, 1000000);
+	t = clock_wait_above(page, 2, 5000);
+	ASSERT_TRUE(t > 2);
+	ASSERT_TRUE(clock_wait_above(page, t, 5000) > t);
+
+	moved = mremap(page, PAGE_SIZE, PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	ASSERT_TRUE(moved == target);
+	frozen = clock_ticks(moved);
+	usleep(50000);
+	if (clock_ticks(moved) != frozen)
+		tap_fail(__FILE__, __LINE__, "the clock wrote a page after it moved away");
+	map_page_at(page, 0);
+	t = clock_wait_above(page, frozen, 5000);
+	ASSERT_TRUE(t > frozen);
+	ASSERT_TRUE(mkvm_vm_stat("clock_deferred") > 0);
+	ASSERT_TRUE(mkvm_vm_stat("clock_refresh_failures") > 0);
+
+	ASSERT_OK(ioctl(g.vm, MKVM_CLOCK_DISABLE, 0));
+	t = clock_ticks(page);
+	usleep(20000);
+	ASSERT_EQ(clock_ticks(page), t);
+}
+
+/*
+ * The clock page through a GPA cache follows the memslots: moving the slot
+ * away stops the writes into its memory; a slot with other memory at the
+ * GPA gets them.
+ */
+TEST_T(clock_ticks_follow_the_memslots, 60)
+{
+	char *other = mkvm_map_anon(PAGE_SIZE);
+	struct mkvm_guest g;
+	uint64_t t, frozen;
+
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
+	ASSERT_OK(gpc_activate(g.vm, 3, 0, GPA + 64, 16));
+	clock_enable(g.vm, 3, 1000000);
+	t = clock_wait_above(g.mem + 64, 1, 5000);
+	ASSERT_TRUE(t > 1);
+	/* The guest reads what the kernel writes. */
+	ASSERT_TRUE(mkvm_guest_read(&g.vcpu, GPA + 72, 8) >= t);
+
+	ASSERT_OK(mkvm_set_region(g.vm, 0, 0, 2 * GPA, PAGE_SIZE, g.mem));
+	usleep(5000);
+	frozen = clock_ticks(g.mem + 64);
+	usleep(50000);
+	if (clock_ticks(g.mem + 64) != frozen)
+		tap_fail(__FILE__, __LINE__, "the clock wrote through a GPA no slot maps");
+	ASSERT_OK(mkvm_set_region(g.vm, 1, 0, GPA, PAGE_SIZE, other));
+	ASSERT_TRUE(clock_wait_above(other + 64, frozen, 5000) > frozen);
+}
+
+/* Clock ioctls refuse what they must. */
+TEST(clock_bad_input)
+{
+	struct mkvm_clock_enable en = { .id = 0, .period_ns = 1000000 };
+	struct mkvm_guest g;
+
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), ENOENT);
+	ASSERT_OK(gpc_activate(g.vm, 0, 0, GPA, 8));
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EINVAL);	/* 8 bytes */
+	ASSERT_OK(gpc_activate(g.vm, 0, 0, GPA, 16));
+	en.period_ns = MKVM_CLOCK_MIN_PERIOD_NS - 1;
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EINVAL);
+	en.period_ns = MKVM_CLOCK_MAX_PERIOD_NS + 1;
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EINVAL);
+	en.period_ns = 1000000;
+	en.flags = 1;
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EINVAL);
+	en.flags = 0;
+	en.id = 8;
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EINVAL);
+	en.id = 0;
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_DISABLE, 0), ENOENT);
+	ASSERT_OK(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en));
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EBUSY);
+	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_DISABLE, 1), EINVAL);
+	/* Closing the VM with the clock on stops it (no object is left). */
+}
+
+struct slot_mover {
+	struct mkvm_guest *g;
+	volatile int stop;
+	long moves;
+};
+
+static void *move_slot(void *p)
+{
+	struct slot_mover *m = p;
+
+	while (!m->stop) {
+		ASSERT_OK(mkvm_set_region(m->g->vm, 0, 0, 2 * GPA, PAGE_SIZE, m->g->mem));
+		ASSERT_OK(mkvm_set_region(m->g->vm, 0, 0, GPA, PAGE_SIZE, m->g->mem));
+		m->moves++;
+	}
+	return NULL;
+}
+
+/*
+ * Stress, bounded to 2 s: the clock ticks every 100 us through a GPA cache
+ * and an HVA cache's page is replaced in a loop, while another thread moves
+ * the slot back and forth; the kernel reads through the HVA cache. Then
+ * the clock must still be ticking into the slot's memory. (Zero splats:
+ * the harness checks.)
+ */
+TEST_T(clock_stress_with_churn_and_slot_moves, 60)
+{
+	struct churn c = { 0 };
+	struct slot_mover m = { 0 };
+	struct mkvm_guest g;
+	struct timespec t0, t;
+	pthread_t th[2];
+	uint64_t v = 0, last;
+
+	mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
+	m.g = &g;
+	c.page = map_page_at(NULL, 1000);
+	ASSERT_OK(gpc_activate(g.vm, 0, 0, GPA, 16));
+	ASSERT_OK(gpc_activate(g.vm, 1, MKVM_GPC_HVA, (uintptr_t)c.page, 8));
+	clock_enable(g.vm, 0, MKVM_CLOCK_MIN_PERIOD_NS);
+	ASSERT_EQ(pthread_create(&th[0], NULL, churn_page, &c), 0);
+	ASSERT_EQ(pthread_create(&th[1], NULL, move_slot, &m), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (gpc_access(g.vm, MKVM_GPC_READ, 1, 0, 0, &v))
+			ASSERT_EQ(errno, EFAULT);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec < 2);
+	c.stop = 1;
+	m.stop = 1;
+	ASSERT_EQ(pthread_join(th[0], NULL), 0);
+	ASSERT_EQ(pthread_join(th[1], NULL), 0);
+	last = clock_ticks(g.mem);
+	ASSERT_TRUE(clock_wait_above(g.mem, last, 5000) > last);
+	printf("# %ld slot moves, %ld page replacements, %ld clock writes, %ld deferred\n",
+	       m.moves, c.rounds, mkvm_vm_stat("clock_writes"), mkvm_vm_stat("clock_deferred"));
 }
 
 int main(int argc, char **argv)

@@ -160,6 +160,45 @@ struct mkvm_gpc_access {
 #define MKVM_GPC_READ		_IOWR(MKVMIO, 0xa8, struct mkvm_gpc_access)
 #define MKVM_GPC_WRITE		_IOW(MKVMIO, 0xa9, struct mkvm_gpc_access)
 
+/**
+ * struct mkvm_clock_page - what the clock writes at its cache's address
+ * @version: odd while a write is in progress: read @version, then @ticks,
+ *	then @version again, and retry unless both reads are equal and even
+ * @pad: 0
+ * @ticks: timer periods since the clock was enabled, counted even while
+ *	the cache could not be written (the next write catches up)
+ */
+struct mkvm_clock_page {
+	__u32 version;
+	__u32 pad;
+	__u64 ticks;
+};
+
+#define MKVM_CLOCK_MIN_PERIOD_NS	100000ULL	/* 100 us */
+#define MKVM_CLOCK_MAX_PERIOD_NS	1000000000ULL	/* 1 s */
+
+/**
+ * struct mkvm_clock_enable - MKVM_CLOCK_ENABLE argument
+ * @id: an active pfn cache of at least 16 bytes
+ * @flags: 0
+ * @period_ns: between MKVM_CLOCK_MIN_PERIOD_NS and MKVM_CLOCK_MAX_PERIOD_NS
+ *
+ * A timer writes a struct mkvm_clock_page through the cache every period,
+ * from softirq context; when the cache is invalid it defers the refresh
+ * to a worker and writes at the next period after it. One clock per VM.
+ * Errors: -EINVAL (bad id, flags or period, a cache shorter than 16
+ * bytes), -ENOENT (the cache is not active), -EBUSY (the clock is on).
+ */
+struct mkvm_clock_enable {
+	__u32 id;
+	__u32 flags;
+	__u64 period_ns;
+};
+
+#define MKVM_CLOCK_ENABLE	_IOW(MKVMIO, 0xaa, struct mkvm_clock_enable)
+/* Argument 0. Errors: -EINVAL (argument not 0), -ENOENT (the clock is off). */
+#define MKVM_CLOCK_DISABLE	_IO(MKVMIO, 0xab)
+
 /*
  * vCPU ioctls, on a vCPU fd.
  *
