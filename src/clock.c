@@ -25,14 +25,25 @@
 #include "pfncache.h"
 #include "vm.h"
 
+/* Ticks to wait before asking the worker again after a failed refresh. */
+#define CLOCK_REFRESH_BACKOFF	16
+/* Mappings the worker tries per refresh: it runs again at a later tick. */
+#define CLOCK_REFRESH_TRIES	8
+
 static enum hrtimer_restart clock_tick(struct hrtimer *timer)
 {
 	struct mkvm_clock *clk = container_of(timer, struct mkvm_clock, timer);
+	struct mkvm_vm *vm = container_of(clk, struct mkvm_vm, clock);
 	struct mkvm_gpc *gpc = clk->gpc;
 	struct mkvm_clock_page *page;
 	unsigned long flags;
+	bool refresh;
+	int idx;
 
-	clk->ticks++;
+	/* Periods, not callbacks: a late callback counts the ones it missed. */
+	clk->ticks += hrtimer_forward_now(timer, clk->period);
+	/* SRCU: a memslot update waits for a write through its old translation. */
+	idx = srcu_read_lock(&vm->srcu);
 	read_lock_irqsave(&gpc->lock, flags);
 	if (mkvm_gpc_check(gpc) && gpc->len >= sizeof(*page)) {
 		page = gpc->khva;
@@ -40,18 +51,29 @@ static enum hrtimer_restart clock_tick(struct hrtimer *timer)
 		/* Odd version before the ticks: pairs with the reader's first rmb. */
 		smp_wmb();
 		WRITE_ONCE(page->ticks, clk->ticks);
+		WRITE_ONCE(page->pad, 0);
 		/* Ticks before the even version: pairs with the reader's second rmb. */
 		smp_wmb();
 		WRITE_ONCE(page->version, ++clk->version);
 		/* No dirty PTE maps what the kernel wrote: mark the page. */
 		SetPageDirty(gpc->page);
 		atomic64_inc(&clk->writes);
+		refresh = false;
 	} else {
 		atomic64_inc(&clk->deferred);
-		schedule_work(&clk->refresh);
+		/*
+		 * Only what a refresh can fix: not an inactive or too short
+		 * cache, not after release (nothing is left to map), and not
+		 * at every tick while refreshes keep failing.
+		 */
+		refresh = gpc->active && gpc->len >= sizeof(*page) &&
+			  !READ_ONCE(vm->mm_released) &&
+			  atomic_dec_if_positive(&clk->backoff) < 0;
 	}
 	read_unlock_irqrestore(&gpc->lock, flags);
-	hrtimer_forward_now(timer, clk->period);
+	srcu_read_unlock(&vm->srcu, idx);
+	if (refresh)
+		schedule_work(&clk->refresh);
 	return HRTIMER_RESTART;
 }
 
@@ -64,8 +86,10 @@ static void clock_refresh(struct work_struct *work)
 	if (!mmget_not_zero(vm->mm))
 		return;
 	kthread_use_mm(vm->mm);
-	if (mkvm_gpc_refresh(clk->gpc))
+	if (mkvm_gpc_refresh(clk->gpc, CLOCK_REFRESH_TRIES)) {
 		atomic64_inc(&clk->refresh_failures);
+		atomic_set(&clk->backoff, CLOCK_REFRESH_BACKOFF);
+	}
 	kthread_unuse_mm(vm->mm);
 	mmput(vm->mm);
 }
@@ -128,6 +152,7 @@ long mkvm_vm_ioctl_clock_enable(struct mkvm_vm *vm,
 		clk->gpc = gpc;
 		clk->period = ns_to_ktime(arg->period_ns);
 		clk->ticks = 0;
+		atomic_set(&clk->backoff, 0);
 		hrtimer_start(&clk->timer, clk->period, HRTIMER_MODE_REL_SOFT);
 	}
 	mutex_unlock(&vm->lock);

@@ -15,9 +15,10 @@ struct mkvm_clock_enable;
  * from a timer, as KVM writes kvmclock and Xen's runstate pages: the
  * atomic-context user of pfncache.c.
  *
- * @gpc, @period and @version are set under vm->lock while the timer is
+ * @gpc, @period and @ticks are set under vm->lock while the timer is
  * stopped, and read by the timer and @refresh; vm->lock also serializes
- * enable and disable. @ticks and @version belong to the timer.
+ * enable and disable. Then @ticks and @version belong to the timer;
+ * @version only grows, across enables, so a reader never sees it repeat.
  */
 struct mkvm_clock {
 	struct hrtimer timer;
@@ -26,6 +27,8 @@ struct mkvm_clock {
 	ktime_t period;
 	u64 ticks;
 	u32 version;
+	/* Ticks left before the timer may ask for a refresh again. */
+	atomic_t backoff;
 	atomic64_t writes;		/* ticks written */
 	atomic64_t deferred;		/* ticks the cache was invalid for */
 	atomic64_t refresh_failures;	/* refreshes that found nothing to map */

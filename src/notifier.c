@@ -169,7 +169,7 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 	/* Pairs with the increment in mkvm_mn_invalidate_range_start(). */
 	spin_lock(&vm->mn_invalidate_lock);
 	/* In the critical section that drops the count (seed 004's rule). */
-	vm->gpc_invalidate_seq++;
+	WRITE_ONCE(vm->gpc_invalidate_seq, vm->gpc_invalidate_seq + 1);
 	/* Visible before the count drops: pairs with gpc_retry()'s smp_rmb(). */
 	smp_wmb();
 	if (!WARN_ON_ONCE(!vm->mn_active_invalidate_count))
@@ -234,6 +234,8 @@ static void mkvm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	idx = srcu_read_lock(&vm->srcu);
 	mkvm_mmu_flush_all(vm);
 	srcu_read_unlock(&vm->srcu, idx);
+	/* The pfn caches lose their pages now too, and for good. */
+	mkvm_gpc_release(vm);
 }
 
 static const struct mmu_notifier_ops mkvm_mmu_notifier_ops = {

@@ -48,6 +48,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
@@ -94,6 +95,28 @@ void mkvm_gpc_invalidate_start(struct mkvm_vm *vm, unsigned long start,
 #endif
 			gpc->valid = false;
 		}
+		write_unlock_irq(&gpc->lock);
+	}
+	spin_unlock(&vm->gpc_lock);
+}
+
+/**
+ * mkvm_gpc_release() - the notifier's release: the creator's mm is going
+ * @vm: the VM
+ *
+ * exit_mmap frees every page after release without invalidating anything,
+ * so no cache may stay valid, and none may map anything again: refresh
+ * fails from now on (the caches stay active; the clock stops writing).
+ */
+void mkvm_gpc_release(struct mkvm_vm *vm)
+{
+	struct mkvm_gpc *gpc;
+
+	WRITE_ONCE(vm->mm_released, true);
+	spin_lock(&vm->gpc_lock);
+	list_for_each_entry(gpc, &vm->gpc_list, list) {
+		write_lock_irq(&gpc->lock);
+		gpc->valid = false;
 		write_unlock_irq(&gpc->lock);
 	}
 	spin_unlock(&vm->gpc_lock);
@@ -155,14 +178,30 @@ static bool gpc_retry(struct mkvm_gpc *gpc, const struct gpc_snapshot *snap)
 #endif
 }
 
+/* The page at @uhva, writable, with a reference; or an errno. */
+static int gpc_get_page(unsigned long uhva, struct page **page)
+{
+	long n;
+
+	if (get_user_page_fast_only(uhva, FOLL_WRITE, page))
+		return 0;
+	n = get_user_pages_unlocked(uhva, 1, page, FOLL_WRITE);
+	if (n == 1)
+		return 0;
+	return n < 0 ? n : -EFAULT;
+}
+
 /*
- * Resolve and map the page at gpc->uhva. Called and returns with
- * gpc->lock held for write, which it drops in between; on success *@ref
- * holds the page's reference, for the caller to put after unlocking.
+ * Resolve and map the page at gpc->uhva, trying at most @max_tries times
+ * (0: until a signal). Called and returns with gpc->lock held for write,
+ * which it drops in between; on success *@ref holds the page's reference,
+ * for the caller to put after unlocking.
  */
-static int gpc_map_retry(struct mkvm_gpc *gpc, struct page **ref)
+static int gpc_map_retry(struct mkvm_gpc *gpc, unsigned int max_tries,
+			 struct page **ref)
 {
 	struct gpc_snapshot snap;
+	unsigned int tries = 0;
 	struct page *page;
 	int r;
 
@@ -174,14 +213,9 @@ static int gpc_map_retry(struct mkvm_gpc *gpc, struct page **ref)
 		gpc_snapshot(gpc, &snap);
 		write_unlock_irq(&gpc->lock);
 
-		/* An invalidation storm must not hold an ioctl for ever. */
-		r = -EINTR;
-		if (signal_pending(current))
-			goto relock;
 		/* May sleep and take mmap_lock: no gpc->lock here. */
-		r = -EFAULT;
-		if (!get_user_page_fast_only(gpc->uhva, FOLL_WRITE, &page) &&
-		    get_user_pages_unlocked(gpc->uhva, 1, &page, FOLL_WRITE) != 1)
+		r = gpc_get_page(gpc->uhva, &page);
+		if (r)
 			goto relock;
 		mkvm_hook(MKVM_HOOK_GPC_REFRESH_UNLOCKED, true);
 
@@ -193,6 +227,16 @@ static int gpc_map_retry(struct mkvm_gpc *gpc, struct page **ref)
 		write_unlock_irq(&gpc->lock);
 		atomic64_inc(&gpc->vm->stat_gpc_retries);
 		put_page(page);
+		/*
+		 * An invalidation storm must not hold an ioctl for ever, nor a
+		 * worker, which no signal reaches: it tries again later.
+		 */
+		r = -EINTR;
+		if (signal_pending(current))
+			goto relock;
+		r = -EAGAIN;
+		if (max_tries && ++tries >= max_tries)
+			goto relock;
 		cond_resched();
 		write_lock_irq(&gpc->lock);
 	}
@@ -212,7 +256,8 @@ relock:
  * that maps it now; then, if invalid, a fresh mapping. gpc->lock held for
  * write (dropped and retaken inside).
  */
-static int gpc_refresh_locked(struct mkvm_gpc *gpc, struct page **ref)
+static int gpc_refresh_locked(struct mkvm_gpc *gpc, unsigned int max_tries,
+			      struct page **ref)
 {
 	struct mkvm_vm *vm = gpc->vm;
 
@@ -220,6 +265,14 @@ static int gpc_refresh_locked(struct mkvm_gpc *gpc, struct page **ref)
 	lockdep_assert_held_write(&gpc->lock);
 	if (!gpc->active)
 		return -ENOENT;
+	/*
+	 * The creator's mm is gone (mkvm_gpc_release()): nothing to map. A
+	 * refresh cannot straddle the release: it runs in an ioctl of the
+	 * creator or in the clock's worker, which both hold an mm_users
+	 * reference, and exit_mmap runs only once the last is dropped.
+	 */
+	if (READ_ONCE(vm->mm_released))
+		return -EFAULT;
 	if (!gpc->hva_keyed) {
 		u64 gfn = gpc->gpa >> PAGE_SHIFT;
 		struct mkvm_memslots *slots;
@@ -248,26 +301,29 @@ static int gpc_refresh_locked(struct mkvm_gpc *gpc, struct page **ref)
 	if (gpc->valid)
 		return 0;
 	atomic64_inc(&vm->stat_gpc_refreshes);
-	return gpc_map_retry(gpc, ref);
+	return gpc_map_retry(gpc, max_tries, ref);
 }
 
 /**
  * mkvm_gpc_refresh() - make an active cache valid again (may sleep)
  * @gpc: the cache
+ * @max_tries: mappings to try before giving up with -EAGAIN, 0 for no
+ *	limit but a signal
  *
  * Runs in the VM creator's mm: an ioctl of the creator, or a worker that
  * took the mm with kthread_use_mm().
  *
- * Return: 0, -ENOENT (not active), -EFAULT (nothing to map), -EINTR.
+ * Return: 0, -ENOENT (not active), -EFAULT (nothing to map) or gup's
+ * errno, -EINTR, -EAGAIN.
  */
-int mkvm_gpc_refresh(struct mkvm_gpc *gpc)
+int mkvm_gpc_refresh(struct mkvm_gpc *gpc, unsigned int max_tries)
 {
 	struct page *ref = NULL;
 	int r;
 
 	mutex_lock(&gpc->refresh_lock);
 	write_lock_irq(&gpc->lock);
-	r = gpc_refresh_locked(gpc, &ref);
+	r = gpc_refresh_locked(gpc, max_tries, &ref);
 	write_unlock_irq(&gpc->lock);
 	mutex_unlock(&gpc->refresh_lock);
 	/* The mapping keeps no reference: the notifier keeps it coherent. */
@@ -278,26 +334,24 @@ int mkvm_gpc_refresh(struct mkvm_gpc *gpc)
 
 /**
  * mkvm_gpc_check() - may a reader use gpc->khva now?
- * @gpc: the cache, with gpc->lock held (read or write)
+ * @gpc: the cache, with gpc->lock held (read or write), and inside
+ *	vm->srcu for as long as the reader uses gpc->khva
  *
- * Never sleeps: for readers with interrupts off. If false, refresh.
+ * Never sleeps: for readers with interrupts off. If false, refresh. The
+ * SRCU section is what makes a memslot update wait for a reader that
+ * passed this check with the old memslots: after the update returns,
+ * nothing writes through the old translation.
  */
 bool mkvm_gpc_check(struct mkvm_gpc *gpc)
 {
 	struct mkvm_vm *vm = gpc->vm;
-	bool fresh = true;
-	int idx;
 
 	lockdep_assert_held(&gpc->lock);
 	if (!gpc->active || !gpc->valid)
 		return false;
 	/* A GPA key's translation holds for the memslots it was made in. */
-	if (!gpc->hva_keyed) {
-		idx = srcu_read_lock(&vm->srcu);
-		fresh = mkvm_memslots(vm)->generation == gpc->generation;
-		srcu_read_unlock(&vm->srcu, idx);
-	}
-	return fresh;
+	return gpc->hva_keyed ||
+	       mkvm_memslots(vm)->generation == gpc->generation;
 }
 
 /* Caches are created on first use, under vm->lock, and live as long as the VM. */
@@ -305,6 +359,8 @@ struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create)
 {
 	struct mkvm_gpc *gpc;
 
+	/* A user's index: no speculation past the caller's bound check. */
+	id = array_index_nospec(id, MKVM_NR_GPCS);
 	/* Pairs with the smp_store_release() below. */
 	gpc = smp_load_acquire(&vm->gpcs[id]);
 	if (gpc || !create)
@@ -378,7 +434,7 @@ long mkvm_vm_ioctl_gpc_activate(struct mkvm_vm *vm,
 	gpc->gpa = hva ? 0 : arg->addr;
 	gpc->uhva = hva ? arg->addr : 0;
 	gpc->len = arg->len;
-	r = gpc_refresh_locked(gpc, &ref);
+	r = gpc_refresh_locked(gpc, 0, &ref);
 	if (r)
 		gpc->active = false;
 	write_unlock_irq(&gpc->lock);
@@ -435,8 +491,8 @@ long mkvm_vm_ioctl_gpc_access(struct mkvm_vm *vm, struct mkvm_gpc_access *arg,
 {
 	struct mkvm_gpc *gpc;
 	unsigned long flags;
+	int r, idx;
 	u64 *p;
-	int r;
 
 	if (arg->id >= MKVM_NR_GPCS || arg->flags & ~MKVM_GPC_NO_REFRESH ||
 	    !IS_ALIGNED(arg->offset, 8) || arg->offset >= PAGE_SIZE)
@@ -446,6 +502,7 @@ long mkvm_vm_ioctl_gpc_access(struct mkvm_vm *vm, struct mkvm_gpc_access *arg,
 		return -ENOENT;
 
 	for (;;) {
+		idx = srcu_read_lock(&vm->srcu);
 		read_lock_irqsave(&gpc->lock, flags);
 		r = -ENOENT;
 		if (!gpc->active)
@@ -456,10 +513,11 @@ long mkvm_vm_ioctl_gpc_access(struct mkvm_vm *vm, struct mkvm_gpc_access *arg,
 		if (mkvm_gpc_check(gpc))
 			break;
 		read_unlock_irqrestore(&gpc->lock, flags);
+		srcu_read_unlock(&vm->srcu, idx);
 
 		if (arg->flags & MKVM_GPC_NO_REFRESH)
 			return -EAGAIN;
-		r = mkvm_gpc_refresh(gpc);
+		r = mkvm_gpc_refresh(gpc, 0);
 		if (r)
 			return r;
 	}
@@ -474,6 +532,7 @@ long mkvm_vm_ioctl_gpc_access(struct mkvm_vm *vm, struct mkvm_gpc_access *arg,
 	r = 0;
 unlock:
 	read_unlock_irqrestore(&gpc->lock, flags);
+	srcu_read_unlock(&vm->srcu, idx);
 	return r;
 }
 

@@ -57,7 +57,8 @@ struct mkvm_gpc {
 
 struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create);
 bool mkvm_gpc_check(struct mkvm_gpc *gpc);
-int mkvm_gpc_refresh(struct mkvm_gpc *gpc);
+int mkvm_gpc_refresh(struct mkvm_gpc *gpc, unsigned int max_tries);
+void mkvm_gpc_release(struct mkvm_vm *vm);
 
 void mkvm_gpc_init_vm(struct mkvm_vm *vm);
 void mkvm_gpc_destroy_vm(struct mkvm_vm *vm);

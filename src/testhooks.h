@@ -19,7 +19,7 @@ enum mkvm_hook {
 	/* invalidate_range_start, zapped: in progress, host PTEs still there */
 	MKVM_HOOK_INVALIDATE_ZAPPED,
 	MKVM_HOOK_FAULT_INSTALLED,	/* fault, entry in, mmu_lock dropped */
-	/* invalidate_range_start, counted, any range: before anything else */
+	/* invalidate_range_start, counted, caches invalidated, any range */
 	MKVM_HOOK_INVALIDATE_STARTED,
 	/* pfn cache refresh: page resolved, gpc->lock not yet retaken (004) */
 	MKVM_HOOK_GPC_REFRESH_UNLOCKED,

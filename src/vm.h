@@ -95,6 +95,8 @@ struct mkvm_vm {
 	 * compares (pfncache.c, seed 004). Read lock-free.
 	 */
 	unsigned long gpc_invalidate_seq;
+	/* Set once by the notifier's release: the mm has no pages any more. */
+	bool mm_released;
 	struct rcuwait mn_memslots_update_rcuwait;
 	struct mmu_notifier mmu_notifier;
 

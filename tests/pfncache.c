@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,7 +270,7 @@ static void *dontneed_parked(void *p)
 	struct dontneed *d = p;
 
 	/* Parks this invalidation just after its start: counted, page still there. */
-	hook_arm_times("invalidate_started", 1000, 1);
+	hook_arm_times("invalidate_started", 3000, 1);
 	ASSERT_OK(madvise(d->page, PAGE_SIZE, MADV_DONTNEED));
 	return NULL;
 }
@@ -323,9 +324,12 @@ TEST_T(seed004_refresh_vs_invalidation_outside_slots, 60)
 	ASSERT_EQ(pthread_create(&ref, NULL, activate_hva, &t), 0);
 	ASSERT_EQ(pthread_create(&inv, NULL, dontneed_parked, &d), 0);
 	ASSERT_TRUE(hook_wait("invalidate_started", 1, 5000));
-	hook_arm_times("gpc_refresh_unlocked", 2000, 1);
+	hook_arm_times("gpc_refresh_unlocked", 5000, 1);
 	t.go = 1;
 	ASSERT_TRUE(hook_wait("gpc_refresh_unlocked", 1, 5000));
+	/* The refresh took its snapshot while the invalidation was parked. */
+	if (pthread_tryjoin_np(inv, NULL) != EBUSY)
+		tap_fail(__FILE__, __LINE__, "missed the window: the invalidation ended first");
 	/* Both parked: the invalidation ends first, the refresh after it. */
 	ASSERT_EQ(pthread_join(inv, NULL), 0);
 	for (i = 0; i < 5000 && !t.done; i++)
@@ -470,6 +474,9 @@ TEST_T(clock_ticks_follow_the_page, 60)
 	usleep(50000);
 	if (clock_ticks(moved) != frozen)
 		tap_fail(__FILE__, __LINE__, "the clock wrote a page after it moved away");
+	/* The worker tried, and found nothing mapped. */
+	for (t = 0; t < 5000 && mkvm_vm_stat("clock_refresh_failures") < 1; t++)
+		usleep(1000);
 	map_page_at(page, 0);
 	t = clock_wait_above(page, frozen, 5000);
 	ASSERT_TRUE(t > frozen);
@@ -501,8 +508,8 @@ TEST_T(clock_ticks_follow_the_memslots, 60)
 	/* The guest reads what the kernel writes. */
 	ASSERT_TRUE(mkvm_guest_read(&g.vcpu, GPA + 72, 8) >= t);
 
+	/* Once the move returns, nothing writes through the old translation. */
 	ASSERT_OK(mkvm_set_region(g.vm, 0, 0, 2 * GPA, PAGE_SIZE, g.mem));
-	usleep(5000);
 	frozen = clock_ticks(g.mem + 64);
 	usleep(50000);
 	if (clock_ticks(g.mem + 64) != frozen)
@@ -537,7 +544,54 @@ TEST(clock_bad_input)
 	ASSERT_OK(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en));
 	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EBUSY);
 	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_DISABLE, 1), EINVAL);
-	/* Closing the VM with the clock on stops it (no object is left). */
+	/* Closing the VM with the clock on stops it: nothing is left. */
+	ASSERT_OK(munmap(g.vcpu.run, PAGE_SIZE));
+	close(g.vcpu.fd);
+	close(g.vm);
+	mkvm_assert_no_objects();
+}
+
+/*
+ * The creator exits with the clock on, while another process keeps the
+ * VM: exit_mmap frees every page without an invalidation, after the
+ * notifier's release. The caches must lose their pages there: the clock
+ * writes nothing any more (a write would go to freed memory: KASAN on
+ * the debug lane), and asks for no refresh, which has nothing to map.
+ */
+TEST_T(clock_stops_writing_when_the_creator_exits, 60)
+{
+	int sv[2], vm, status;
+	long writes, deferred;
+	pid_t pid;
+	char c;
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = ASSERT_OK(fork());
+	if (!pid) {
+		struct mkvm_guest g;
+
+		mkvm_guest_init(&g, NULL, PAGE_SIZE, 0);
+		ASSERT_OK(gpc_activate(g.vm, 0, 0, GPA, 16));
+		ASSERT_OK(gpc_activate(g.vm, 1, MKVM_GPC_HVA, (uintptr_t)g.mem + 64, 16));
+		clock_enable(g.vm, 1, MKVM_CLOCK_MIN_PERIOD_NS);
+		ASSERT_TRUE(clock_wait_above(g.mem + 64, 10, 5000) > 10);
+		ASSERT_OK(mkvm_send_fd(sv[1], g.vm));
+		ASSERT_EQ(read(sv[1], &c, 1), 1);
+		_exit(0);	/* exit_mmap with the clock ticking */
+	}
+	vm = ASSERT_OK(mkvm_recv_fd(sv[0]));
+	ASSERT_EQ(write(sv[0], "k", 1), 1);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	writes = mkvm_vm_stat("clock_writes");
+	deferred = mkvm_vm_stat("clock_deferred");
+	usleep(50000);
+	ASSERT_EQ(mkvm_vm_stat("clock_writes"), writes);
+	ASSERT_TRUE(mkvm_vm_stat("clock_deferred") > deferred);
+	close(vm);
+	close(sv[0]);
+	close(sv[1]);
+	mkvm_assert_no_objects();
 }
 
 struct slot_mover {
