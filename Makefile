@@ -15,7 +15,7 @@ TESTS ?=
 EXTRA_TESTS ?=
 
 .PHONY: all modules kdir-check clean install uninstall dkms-install dkms-remove \
-	check check-matrix matrix-lanes demo bench checkpatch help
+	check check-matrix matrix-lanes demo bench checkpatch prove help
 
 all: modules
 
@@ -81,6 +81,10 @@ bench:
 checkpatch:
 	tests/checkpatch.sh
 
+# LKMM litmus tests of the barrier pairs (herd7, in the sid chroot).
+prove:
+	proofs/prove.sh
+
 help:
 	@echo "make [KDIR=...]         build mkvm.ko (default: running kernel's headers)"
 	@echo "make install/uninstall  install into /lib/modules/<kernel>/extra"
@@ -93,3 +97,4 @@ help:
 	@echo "make demo               boot QEMU and run the demo program"
 	@echo "make bench              benchmarks in QEMU (rates and ratios, no asserts)"
 	@echo "make checkpatch         checkpatch --strict on src/ and include/"
+	@echo "make prove              LKMM litmus tests of the barrier pairs (herd7)"
