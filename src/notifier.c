@@ -2,8 +2,11 @@
 /*
  * The VM's mmu_notifier on its creator's mm: invalidation, aging, release.
  *
- * Owns vm->mn_invalidate_lock, vm->mn_active_invalidate_count and
- * vm->gpc_invalidate_seq (pfncache.c reads them). Every op
+ * Owns vm->mn_invalidate_lock, vm->mn_active_invalidate_count, the range
+ * in flight and vm->gpc_invalidate_seq (pfncache.c reads them; a refresh
+ * takes mn_invalidate_lock under a cache's lock, which the clock's softirq
+ * timer takes too: so mn_invalidate_lock is always taken with bottom
+ * halves off). Every op
  * is a const struct mkvm_hva_range handed to one iterator, the only code
  * that walks memslots by host address: it enters vm->srcu, clips the range
  * to each memslot it hits, and only then takes mmu_lock for write, runs
@@ -129,9 +132,18 @@ static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	 * and end make the same "does a slot overlap" decision and
 	 * mmu_invalidate_in_progress stays balanced.
 	 */
-	spin_lock(&vm->mn_invalidate_lock);
-	vm->mn_active_invalidate_count++;
-	spin_unlock(&vm->mn_invalidate_lock);
+	spin_lock_bh(&vm->mn_invalidate_lock);
+	/* The union of the ranges in flight, for pfn cache refreshes. */
+	if (!vm->mn_active_invalidate_count++) {
+		vm->mn_invalidate_range_start = r->start;
+		vm->mn_invalidate_range_end = r->end;
+	} else {
+		vm->mn_invalidate_range_start =
+			min(vm->mn_invalidate_range_start, r->start);
+		vm->mn_invalidate_range_end =
+			max(vm->mn_invalidate_range_end, r->end);
+	}
+	spin_unlock_bh(&vm->mn_invalidate_lock);
 
 	/* Every range, in a slot or not: a cache's HVA key need not be. */
 	mkvm_gpc_invalidate_start(vm, r->start, r->end);
@@ -160,22 +172,25 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 		.after_handlers = mkvm_mmu_invalidate_end,
 		.may_block = mmu_notifier_range_blockable(r),
 	};
-	bool wake;
+	bool wake, caches;
 
 	/* Between the core mm's start and end: an unregister can land here. */
 	mkvm_hook(MKVM_HOOK_INVALIDATE_END, range.may_block);
 	mkvm_handle_hva_range(vm, &range);
+	/* Before the lock: it walks the caches under their own locks. */
+	caches = mkvm_gpc_invalidate_end(vm, r->start, r->end);
 
 	/* Pairs with the increment in mkvm_mn_invalidate_range_start(). */
-	spin_lock(&vm->mn_invalidate_lock);
+	spin_lock_bh(&vm->mn_invalidate_lock);
 	/* In the critical section that drops the count (seed 004's rule). */
-	WRITE_ONCE(vm->gpc_invalidate_seq, vm->gpc_invalidate_seq + 1);
+	if (caches)
+		WRITE_ONCE(vm->gpc_invalidate_seq, vm->gpc_invalidate_seq + 1);
 	/* Visible before the count drops: pairs with gpc_retry()'s smp_rmb(). */
 	smp_wmb();
 	if (!WARN_ON_ONCE(!vm->mn_active_invalidate_count))
 		vm->mn_active_invalidate_count--;
 	wake = !vm->mn_active_invalidate_count;
-	spin_unlock(&vm->mn_invalidate_lock);
+	spin_unlock_bh(&vm->mn_invalidate_lock);
 
 	/* A memslot update may be waiting for the last invalidation. */
 	if (wake)
@@ -291,15 +306,15 @@ void mkvm_memslots_wait_invalidations(struct mkvm_vm *vm,
 				      void (*publish)(struct mkvm_vm *vm))
 {
 	lockdep_assert_held(&vm->slots_lock);
-	spin_lock(&vm->mn_invalidate_lock);
+	spin_lock_bh(&vm->mn_invalidate_lock);
 	prepare_to_rcuwait(&vm->mn_memslots_update_rcuwait);
 	while (vm->mn_active_invalidate_count) {
 		set_current_state(TASK_UNINTERRUPTIBLE);
-		spin_unlock(&vm->mn_invalidate_lock);
+		spin_unlock_bh(&vm->mn_invalidate_lock);
 		schedule();
-		spin_lock(&vm->mn_invalidate_lock);
+		spin_lock_bh(&vm->mn_invalidate_lock);
 	}
 	finish_rcuwait(&vm->mn_memslots_update_rcuwait);
 	publish(vm);
-	spin_unlock(&vm->mn_invalidate_lock);
+	spin_unlock_bh(&vm->mn_invalidate_lock);
 }

@@ -37,10 +37,27 @@
  * (notifier.c), refresh does "snapshot; smp_rmb(); unlock ... lock;
  * read count; smp_rmb(); read seq" (gpc_retry()).
  *
- * The per-VM sequence moves on every invalidation of the process, related
- * or not, so a refresh racing unrelated churn retries for nothing (the
- * thread calls it a known, lurking problem). Correct, and bounded by the
- * churn; a range-aware check is not built yet.
+ * A per-VM sequence that moves on every invalidation of the process makes
+ * a refresh racing unrelated churn retry for nothing (the thread calls it
+ * a known, lurking problem). With gpc_range_aware (the default; a module
+ * parameter, so that a benchmark can compare both in one run) refresh
+ * retries only for an invalidation that overlaps its page:
+ *   - in flight: invalidate_range_start keeps the union of the ranges in
+ *     flight beside the count, under mn_invalidate_lock; the refresh
+ *     checks the union under that lock;
+ *   - ended since the snapshot: invalidate_range_end bumps the sequence
+ *     only if its range overlaps the key of some cache, which it reads
+ *     under that cache's lock.
+ * Why that still catches every invalidation I that can free the page P
+ * a refresh R resolved at key K: I clears the host PTE after its start
+ * and before its end, and R's gup saw P mapped, so I's start (count and
+ * union) came before that clear. If I's walk of the caches at start took
+ * K's cache lock after R published, it invalidates the cache (the key
+ * overlaps). Otherwise its count and union, written before that walk,
+ * are visible to R's check through the cache lock, or I has ended: its
+ * end's walk either read K (set before R's snapshot, under the same
+ * lock) and bumped the sequence, or ran before R set K, and then I's PTE
+ * clear came before R's gup, which cannot have returned P.
  *
  * Both supported architectures are 64-bit without highmem: a page's
  * kernel address is page_address(), valid while the page is not freed.
@@ -48,6 +65,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/nospec.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -59,6 +77,19 @@
 #include "pfncache.h"
 #include "testhooks.h"
 #include "vm.h"
+
+static bool gpc_range_aware = true;
+module_param(gpc_range_aware, bool, 0644);
+MODULE_PARM_DESC(gpc_range_aware,
+		 "pfn cache refreshes retry only for invalidations of their own page (default: yes)");
+
+/* The variants of seed 004 build the thread's own checks: no range. */
+#if defined(CONFIG_MKVM_REVERT_SEED_004) || defined(CONFIG_MKVM_REVERT_SEED_004_START) || \
+	defined(CONFIG_MKVM_REVERT_SEED_004_MIXED)
+#define GPC_SEED_004_VARIANT	1
+#else
+#define GPC_SEED_004_VARIANT	0
+#endif
 
 /* The cache's page overlaps [@start, @end). */
 static bool gpc_in_range(const struct mkvm_gpc *gpc, unsigned long start,
@@ -98,6 +129,33 @@ void mkvm_gpc_invalidate_start(struct mkvm_vm *vm, unsigned long start,
 		write_unlock_irq(&gpc->lock);
 	}
 	spin_unlock(&vm->gpc_lock);
+}
+
+/**
+ * mkvm_gpc_invalidate_end() - must invalidate_range_end bump the sequence?
+ * @vm: the VM
+ * @start: first byte of the host range
+ * @end: one past its last byte
+ *
+ * Return: true if the range overlaps a cache's key (active or being
+ * refreshed), or if refreshes are not range aware.
+ */
+bool mkvm_gpc_invalidate_end(struct mkvm_vm *vm, unsigned long start,
+			     unsigned long end)
+{
+	struct mkvm_gpc *gpc;
+	bool overlaps = false;
+
+	if (GPC_SEED_004_VARIANT || !READ_ONCE(gpc_range_aware))
+		return true;
+	spin_lock(&vm->gpc_lock);
+	list_for_each_entry(gpc, &vm->gpc_list, list) {
+		read_lock_irq(&gpc->lock);
+		overlaps |= gpc->active && gpc_in_range(gpc, start, end);
+		read_unlock_irq(&gpc->lock);
+	}
+	spin_unlock(&vm->gpc_lock);
+	return overlaps;
 }
 
 /**
@@ -149,12 +207,31 @@ static void gpc_snapshot(struct mkvm_gpc *gpc, struct gpc_snapshot *snap)
 	smp_rmb();
 }
 
+/* gpc_retry() for range-aware refreshes (the top of this file says why). */
+static bool gpc_retry_range(struct mkvm_gpc *gpc, const struct gpc_snapshot *snap)
+{
+	struct mkvm_vm *vm = gpc->vm;
+	bool retry;
+
+	lockdep_assert_held_write(&gpc->lock);
+	/* Under the lock, no barrier pair: the count, the union, the sequence. */
+	spin_lock(&vm->mn_invalidate_lock);
+	retry = (vm->mn_active_invalidate_count &&
+		 gpc_in_range(gpc, vm->mn_invalidate_range_start,
+			      vm->mn_invalidate_range_end)) ||
+		vm->gpc_invalidate_seq != snap->seq;
+	spin_unlock(&vm->mn_invalidate_lock);
+	return retry;
+}
+
 /* Must a refresh that took @snap throw its page away and retry? */
 static bool gpc_retry(struct mkvm_gpc *gpc, const struct gpc_snapshot *snap)
 {
 	struct mkvm_vm *vm = gpc->vm;
 
 	lockdep_assert_held_write(&gpc->lock);
+	if (!GPC_SEED_004_VARIANT && READ_ONCE(gpc_range_aware))
+		return gpc_retry_range(gpc, snap);
 	/*
 	 * An invalidation between its start and its end (any range: the
 	 * count is not per range) may not have freed the page yet.

@@ -64,6 +64,8 @@ void mkvm_gpc_init_vm(struct mkvm_vm *vm);
 void mkvm_gpc_destroy_vm(struct mkvm_vm *vm);
 void mkvm_gpc_invalidate_start(struct mkvm_vm *vm, unsigned long start,
 			       unsigned long end);
+bool mkvm_gpc_invalidate_end(struct mkvm_vm *vm, unsigned long start,
+			     unsigned long end);
 
 long mkvm_vm_ioctl_gpc_activate(struct mkvm_vm *vm,
 				const struct mkvm_gpc_activate *arg);

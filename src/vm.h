@@ -27,6 +27,7 @@ struct mkvm_s2;
  *
  * Lock order, outermost first (KVM's):
  *   vm->lock  ->  vm->slots_lock  ->  vm->mn_invalidate_lock (memslot swap)
+ *   gpc->lock  ->  vm->mn_invalidate_lock (a pfn cache refresh's check)
  *   srcu_read_lock(&vm->srcu)  ->  mm's mmap_lock (gup)  ->  vm->mmu_lock
  *   vm->lock  ->  gpc->refresh_lock  ->  gpc->lock (pfn caches)
  *   vm->gpc_lock  ->  gpc->lock (the notifier walking the caches)
@@ -89,10 +90,14 @@ struct mkvm_vm {
 	 */
 	spinlock_t mn_invalidate_lock;
 	unsigned long mn_active_invalidate_count;
+	/* The union of the host ranges in flight, while the count is not 0. */
+	unsigned long mn_invalidate_range_start;
+	unsigned long mn_invalidate_range_end;
 	/*
-	 * Bumped by every invalidate_range_end, under @mn_invalidate_lock,
-	 * before @mn_active_invalidate_count drops: what a pfn cache refresh
-	 * compares (pfncache.c, seed 004). Read lock-free.
+	 * Bumped by an invalidate_range_end whose range overlaps a cache's
+	 * key (every one, without gpc_range_aware), under
+	 * @mn_invalidate_lock, before @mn_active_invalidate_count drops:
+	 * what a pfn cache refresh compares (pfncache.c, seed 004).
 	 */
 	unsigned long gpc_invalidate_seq;
 	/* Set once by the notifier's release: the mm has no pages any more. */

@@ -293,7 +293,22 @@ static void *dontneed_parked(void *p)
  * diff as posted (SEED_004_MIXED) compares two unrelated counters and
  * retries for as long as they differ. Both are caught here.
  */
-TEST_T(seed004_refresh_vs_invalidation_outside_slots, 60)
+#define RANGE_AWARE	"/sys/module/mkvm/parameters/gpc_range_aware"
+
+/* The module's gpc_range_aware parameter; false if it cannot be set. */
+static bool set_range_aware(int on)
+{
+	int fd = open(RANGE_AWARE, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, on ? "Y" : "N", 1) == 1;
+	close(fd);
+	return ok;
+}
+
+static void seed004_scenario(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct refresher t = { 0 };
@@ -353,6 +368,23 @@ TEST_T(seed004_refresh_vs_invalidation_outside_slots, 60)
 			 (unsigned long long)v);
 	/* The window was hit: the refresh threw one page away. */
 	ASSERT_TRUE(mkvm_vm_stat("gpc_retries") > retries);
+}
+
+/* With the range-aware check (the default). */
+TEST_T(seed004_refresh_vs_invalidation_outside_slots, 60)
+{
+	if (!set_range_aware(1))
+		mkvm_missing("the gpc_range_aware parameter", RANGE_AWARE);
+	seed004_scenario();
+}
+
+/* With the per-VM sequence alone (gpc_range_aware=N), as KVM would have it. */
+TEST_T(seed004_refresh_vs_invalidation_sequence_only, 60)
+{
+	if (!set_range_aware(0))
+		mkvm_missing("the gpc_range_aware parameter", RANGE_AWARE);
+	seed004_scenario();
+	ASSERT_TRUE(set_range_aware(1));
 }
 
 struct churn {
