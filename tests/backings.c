@@ -189,7 +189,6 @@ TEST(hugetlb_2m_block_mapping)
 	struct mkvm_guest g;
 	long pool = hugetlb_2m_pages("nr_hugepages");
 	char *mem;
-	int i;
 
 	if (pool < 0)
 		mkvm_missing("2M hugetlb pages", "no hugepages-2048kB pool");
@@ -201,11 +200,9 @@ TEST(hugetlb_2m_block_mapping)
 		hugetlb_2m_set_pool(pool);
 		mkvm_missing("a free 2M hugetlb page", strerror(errno));
 	}
-	for (i = 0; i < 512; i++)
-		mem[i * PAGE_SIZE] = i & 0x7f;
+	mkvm_fill_pages(mem, 512);
 	mkvm_guest_init(&g, mem, 2 * MB, 0);
-	for (i = 0; i < 512; i += 31)
-		ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
+	mkvm_guest_check_pages(&g, 512, 31);
 	ASSERT_EQ(mkvm_vm_stat("faults"), 1);
 	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 2);
 	mkvm_guest_write(&g.vcpu, GPA + 2 * MB - 8, 8, 0x66);
@@ -311,9 +308,7 @@ TEST_T(ext4_shared_file_writeback_and_truncate, 60)
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + 12 * PAGE_SIZE, 1), 0);
 	ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + PAGE_SIZE, 8), 0x5678);
 
-	ASSERT_OK(munmap(g.vcpu.run, PAGE_SIZE));
-	close(g.vcpu.fd);
-	close(g.vm);
+	mkvm_guest_close(&g);
 	ASSERT_OK(munmap(mem, size));
 	close(fd);
 	ext4_umount();
@@ -376,9 +371,7 @@ TEST_T(ext4_dirtied_under_mmu_lock, 60)
 	ASSERT_OK(msync(mem, size, MS_SYNC));
 	ASSERT_EQ(disk_read64(EXT4_FILE, 0), 0xfeed);
 
-	ASSERT_OK(munmap(g.vcpu.run, PAGE_SIZE));
-	close(g.vcpu.fd);
-	close(g.vm);
+	mkvm_guest_close(&g);
 	ASSERT_OK(munmap(mem, size));
 	close(fd);
 	ext4_umount();

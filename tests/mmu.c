@@ -459,11 +459,9 @@ TEST(thp_collapse_guest_sees_result)
 
 	mkvm_need_thp();
 	mem = mkvm_map_2m_aligned(2 * MB, MADV_NOHUGEPAGE);
-	for (i = 0; i < 512; i++)
-		mem[i * PAGE_SIZE] = i & 0x7f;
+	mkvm_fill_pages(mem, 512);
 	mkvm_guest_init(&g, mem, 2 * MB, 0);
-	for (i = 0; i < 512; i += 17)
-		ASSERT_EQ(mkvm_guest_read(&g.vcpu, GPA + i * PAGE_SIZE, 1), i & 0x7f);
+	mkvm_guest_check_pages(&g, 512, 17);
 	ASSERT_EQ(mkvm_vm_stat("s2_tables"), 3);
 	ASSERT_OK(madvise(mem, 2 * MB, MADV_HUGEPAGE));
 	/* A collapse can fail for passing reasons (EAGAIN): try a few times. */

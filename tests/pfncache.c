@@ -577,9 +577,7 @@ TEST(clock_bad_input)
 	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_ENABLE, &en), EBUSY);
 	ASSERT_ERRNO(ioctl(g.vm, MKVM_CLOCK_DISABLE, 1), EINVAL);
 	/* Closing the VM with the clock on stops it: nothing is left. */
-	ASSERT_OK(munmap(g.vcpu.run, PAGE_SIZE));
-	close(g.vcpu.fd);
-	close(g.vm);
+	mkvm_guest_close(&g);
 	mkvm_assert_no_objects();
 }
 

@@ -186,6 +186,30 @@ void mkvm_guest_init(struct mkvm_guest *g, char *mem, size_t size, uint32_t flag
 	mkvm_vcpu_open(g->vm, 0, &g->vcpu);
 }
 
+void mkvm_guest_close(struct mkvm_guest *g)
+{
+	ASSERT_OK(munmap(g->vcpu.run, PAGE_SIZE));
+	close(g->vcpu.fd);
+	close(g->vm);
+}
+
+void mkvm_fill_pages(char *mem, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		mem[i * PAGE_SIZE] = i & 0x7f;
+}
+
+void mkvm_guest_check_pages(struct mkvm_guest *g, unsigned int n, unsigned int step)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i += step)
+		ASSERT_EQ(mkvm_guest_read(&g->vcpu, MKVM_TEST_GPA + i * PAGE_SIZE, 1),
+			  i & 0x7f);
+}
+
 int mkvm_run_ops(struct mkvm_vcpu_ctx *vcpu, struct mkvm_guest_op *ops, unsigned int n)
 {
 	vcpu->run->ops = (uintptr_t)ops;

@@ -75,6 +75,12 @@ struct mkvm_guest {
 
 /* Backed by @mem, or by new anonymous memory if NULL. */
 void mkvm_guest_init(struct mkvm_guest *g, char *mem, size_t size, uint32_t flags);
+/* Drops the run page, the vCPU fd and the VM fd (not the memory). */
+void mkvm_guest_close(struct mkvm_guest *g);
+/* Page i of the @n pages at @mem gets the byte i & 0x7f ... */
+void mkvm_fill_pages(char *mem, unsigned int n);
+/* ... which the guest reads back from every @step-th page. */
+void mkvm_guest_check_pages(struct mkvm_guest *g, unsigned int n, unsigned int step);
 /* MKVM_RUN over @ops from op 0; returns the ioctl's result. */
 int mkvm_run_ops(struct mkvm_vcpu_ctx *vcpu, struct mkvm_guest_op *ops, unsigned int n);
 /* One guest access that must complete; returns what a read read. */
