@@ -116,9 +116,10 @@ struct mkvm_userspace_memory_region {
  * Keys the cache (re-keys an active one) and maps its page, writable.
  * Errors: -EINVAL (bad id, unknown flag, misaligned or page-crossing
  * range, a tagged or out-of-range address), -EFAULT (nothing to map: no
- * memslot covers the GPA, the address is not mapped writable; the cache
- * is left inactive), -EINTR (a signal while invalidations kept the
- * refresh retrying), -ENOMEM.
+ * memslot covers the GPA, the address is not mapped writable, the VM's
+ * creator has exited; the cache is left inactive; or get_user_pages'
+ * own errno), -EINTR (a signal while invalidations kept the refresh
+ * retrying), -ENOMEM.
  */
 struct mkvm_gpc_activate {
 	__u32 id;
