@@ -424,6 +424,8 @@ bool mkvm_gpc_check(struct mkvm_gpc *gpc)
 	struct mkvm_vm *vm = gpc->vm;
 
 	lockdep_assert_held(&gpc->lock);
+	RCU_LOCKDEP_WARN(!srcu_read_lock_held(&vm->srcu),
+			 "mkvm: pfn cache checked outside vm->srcu");
 	if (!gpc->active || !gpc->valid)
 		return false;
 	/* A GPA key's translation holds for the memslots it was made in. */
