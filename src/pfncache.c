@@ -457,7 +457,7 @@ struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create)
 			spin_lock(&vm->gpc_lock);
 			list_add_tail(&gpc->list, &vm->gpc_list);
 			spin_unlock(&vm->gpc_lock);
-			/* Initialized before it can be found. */
+			/* Initialized before found: pairs with the smp_load_acquire() above. */
 			smp_store_release(&vm->gpcs[id], gpc);
 		}
 	}
