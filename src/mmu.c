@@ -4,8 +4,9 @@
  * retry, the software vCPU's access through stage-2, the invalidation
  * bookkeeping, and the handlers the notifier (notifier.c) runs per memslot.
  *
- * Owns vm->mmu_lock, vm->s2 and the vm->mmu_invalidate_* fields (vm.h says
- * what protects what). The protocol, as in KVM:
+ * Owns vm->mmu_lock and the vm->mmu_invalidate_* fields (vm.h says what
+ * protects what); the roots that hold the tables are root.c's. The
+ * protocol, as in KVM:
  *   - an invalidation raises mmu_invalidate_in_progress and zaps before the
  *     primary MMU changes anything, and bumps mmu_invalidate_seq when done;
  *   - a fault snapshots the sequence, resolves the page (may sleep), and
@@ -26,67 +27,11 @@
 #include "memslot.h"
 #include "mmu.h"
 #include "pgtable.h"
+#include "root.h"
 #include "stats.h"
 #include "testhooks.h"
 #include "vcpu.h"
 #include "vm.h"
-
-int mkvm_mmu_init(struct mkvm_vm *vm)
-{
-	struct mkvm_s2 *s2 = kzalloc(sizeof(*s2), GFP_KERNEL_ACCOUNT);
-
-	if (!s2)
-		return -ENOMEM;
-	if (mkvm_s2_init(s2)) {
-		kfree(s2);
-		return -ENOMEM;
-	}
-	rwlock_init(&vm->mmu_lock);
-	vm->s2 = s2;
-	return 0;
-}
-
-/**
- * mkvm_mmu_flush_all() - drop all of stage-2
- * @vm: the VM
- *
- * Called by the notifier's release (exit_mmap, or unregister at VM
- * destroy) and by destroy itself. Those can run at the same time (seed
- * 000): the table is detached under mmu_lock for write, so exactly one
- * caller gets it and frees it; the others find NULL. Every other user of
- * vm->s2 checks for NULL under mmu_lock (seed 003). Freeing happens after
- * unlocking, since nothing can reach the detached table, and may yield.
- */
-void mkvm_mmu_flush_all(struct mkvm_vm *vm)
-{
-	struct mkvm_s2 *s2;
-
-	might_sleep();
-	/* Flushes running now, for the stat below: not a lock. */
-	atomic_inc(&vm->mmu_flushes_running);
-#ifdef CONFIG_MKVM_REVERT_SEED_000
-	/* Seed 000's bug, built only to prove its reproducer: no mmu_lock. */
-	s2 = READ_ONCE(vm->s2);
-	mkvm_hook(MKVM_HOOK_FLUSH_DETACHED, true);
-	WRITE_ONCE(vm->s2, NULL);
-#else
-	write_lock(&vm->mmu_lock);
-	s2 = vm->s2;
-	vm->s2 = NULL;
-	write_unlock(&vm->mmu_lock);
-	if (s2)
-		mkvm_hook(MKVM_HOOK_FLUSH_DETACHED, true);
-	else if (atomic_read(&vm->mmu_flushes_running) > 1)
-		/* Seed 000's window: another flush has the table, still freeing it. */
-		mkvm_stat_inc(MKVM_STAT_FLUSH_FOUND_DETACHED);
-#endif
-
-	if (s2) {
-		mkvm_s2_destroy(s2);
-		kfree(s2);
-	}
-	atomic_dec(&vm->mmu_flushes_running);
-}
 
 void mkvm_mmu_invalidate_begin(struct mkvm_vm *vm, unsigned long start,
 			       unsigned long end)
@@ -142,28 +87,37 @@ static bool mmu_invalidate_retry(struct mkvm_vm *vm, unsigned long mmu_seq,
 
 /*
  * Notifier handlers: called by notifier.c with mmu_lock held for write,
- * once per memslot the hva range hits. They return "needs a TLB flush",
- * which for a software vCPU only reports that something changed.
+ * once per memslot the hva range hits. They reach every root on the list,
+ * invalid ones included: a root the teardown worker has not finished
+ * still maps pages (seed 002). They return "needs a TLB flush", which for
+ * a software vCPU only reports that something changed.
  */
+static bool unmap_root(struct mkvm_vm *vm, struct mkvm_root *root,
+		       struct mkvm_gfn_range *range, enum mkvm_zap_yield yield)
+{
+	bool unmapped = mkvm_root_unmap(vm, root, range->start << PAGE_SHIFT,
+					range->end << PAGE_SHIFT, yield);
+
+	if (unmapped && root->invalid)
+		atomic64_inc(&vm->stat_invalid_root_zaps);
+	return unmapped;
+}
+
 bool mkvm_unmap_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
 {
-	u64 chunk = mkvm_s2_level_size(1);
-	u64 gpa = range->start << PAGE_SHIFT, end = range->end << PAGE_SHIFT;
+	struct mkvm_root *root;
 	bool unmapped = false;
 
 	lockdep_assert_held_write(&vm->mmu_lock);
-	while (gpa < end) {
-		u64 next = min(ALIGN(gpa + 1, chunk), end);
-
-		/* Re-read: release may have taken the table while we yielded. */
-		if (!vm->s2)
-			break;
-		/* The auditor's proof build skips the zap (Kbuild: MKVM_REVERT). */
-		if (!IS_ENABLED(CONFIG_MKVM_REVERT_ZAP))
-			unmapped |= mkvm_s2_unmap(vm->s2, gpa, next - gpa);
-		gpa = next;
-		if (range->may_block && gpa < end)
-			cond_resched_rwlock_write(&vm->mmu_lock);
+	/* The auditor's proof build skips the zap (Kbuild: MKVM_REVERT). */
+	if (IS_ENABLED(CONFIG_MKVM_REVERT_ZAP))
+		return false;
+	if (range->may_block) {
+		mkvm_for_each_root_yield_safe(vm, root)
+			unmapped |= unmap_root(vm, root, range, MKVM_ZAP_YIELD);
+	} else {
+		mkvm_for_each_root(vm, root)
+			unmapped |= unmap_root(vm, root, range, MKVM_ZAP_ATOMIC);
 	}
 	if (unmapped)
 		atomic64_inc(&vm->stat_zapped);
@@ -173,16 +127,20 @@ bool mkvm_unmap_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
 static bool age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range,
 			  bool clear)
 {
-	bool young;
+	struct mkvm_root *root;
+	bool young = false;
 
 	lockdep_assert_held_write(&vm->mmu_lock);
-	/* After release there is no table: nothing is young (seed 003). */
-	if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_003) && !vm->s2) {
+	/* After release no root has a table: nothing is young (seed 003). */
+	if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_003) && vm->mmu_released) {
 		mkvm_stat_inc(MKVM_STAT_AGE_AFTER_RELEASE);
 		return false;
 	}
-	young = mkvm_s2_age(vm->s2, range->start << PAGE_SHIFT,
-			    (range->end - range->start) << PAGE_SHIFT, clear);
+	/* Every root's table is there until release (root.h). */
+	mkvm_for_each_root(vm, root)
+		young |= mkvm_s2_age(root->s2, range->start << PAGE_SHIFT,
+				     (range->end - range->start) << PAGE_SHIFT,
+				     clear);
 	atomic64_inc(&vm->stat_age_calls);
 	if (young)
 		atomic64_inc(&vm->stat_age_young);
@@ -203,22 +161,29 @@ bool mkvm_test_age_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
  * The stale-mapping auditor (test builds): at invalidate_range_end, before
  * in_progress drops, nothing may map the invalidated range. A fault cannot
  * have installed anything there since start (it retries), so any entry
- * found is a missed zap: WARN now instead of a rare wrong read later.
+ * found is a missed zap: WARN now instead of a rare wrong read later. It
+ * checks every root that exists, on the list or not (vm->roots_audit): a
+ * root the notifier could not reach is exactly what it must catch.
  */
 bool mkvm_audit_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
 {
+#ifdef CONFIG_MKVM_TEST_BUILD
+	struct mkvm_root *root;
+
 	lockdep_assert_held_write(&vm->mmu_lock);
-	if (!IS_ENABLED(CONFIG_MKVM_TEST_BUILD) || !vm->s2)
-		return false;
-	/* A walk that skips absent subtrees: cheap enough to leave on. */
-	WARN(mkvm_s2_any_mapped(vm->s2, range->start << PAGE_SHIFT,
-				(range->end - range->start) << PAGE_SHIFT),
-	     "mkvm: stale stage-2 entry in gfns 0x%llx-0x%llx after invalidation\n",
-	     range->start, range->end);
+	list_for_each_entry(root, &vm->roots_audit, audit_link) {
+		/* A walk that skips absent subtrees: cheap enough to leave on. */
+		WARN(root->s2 &&
+		     mkvm_s2_any_mapped(root->s2, range->start << PAGE_SHIFT,
+					(range->end - range->start) << PAGE_SHIFT),
+		     "mkvm: stale stage-2 entry in gfns 0x%llx-0x%llx after invalidation (%s root)\n",
+		     range->start, range->end, root->invalid ? "invalid" : "valid");
+	}
+#endif
 	return false;
 }
 
-/* Zap a memslot's range (memslot.c, deleting or moving it). */
+/* Zap a memslot's range (memslot_update.c, deleting or moving it). */
 void mkvm_mmu_zap_slot(struct mkvm_vm *vm, const struct mkvm_memslot *slot)
 {
 	struct mkvm_gfn_range range = {
@@ -384,25 +349,32 @@ static void fault_mark_dirty(struct page *page)
  *
  * Return: 0 when the caller should retry the access (the page is mapped,
  * or a race asked for a retry); MKVM_FAULT_MMIO when no memslot serves
- * it; -EFAULT if the host memory cannot be resolved; -ENOMEM; -EIO if
+ * it; -EFAULT if the host memory cannot be resolved or the notifier's
+ * release ran (the mm is going away); -ENOMEM; -EIO if
  * stage-2 holds an entry it never should (a WARN says which).
  */
 int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 {
 	struct mkvm_vm *vm = vcpu->vm;
 	struct mkvm_memslot *slot;
+	struct mkvm_root *root;
 	unsigned long mmu_seq, hva, size;
 	bool writable, slot_writable, installed = false;
 	struct page *page;
 	int r, idx, level;
 
-	/* The vCPU's memory cache is its mutex's. */
+	/* The vCPU's memory cache and root are its mutex's. */
 	lockdep_assert_held(&vcpu->mutex);
 	might_sleep();
 	/* Table pages come from the cache, filled here where we may sleep. */
 	r = mkvm_memcache_topup(&vcpu->memcache, MKVM_MEMCACHE_MIN);
 	if (r)
 		return r;
+	/* Its root is valid now, or the check under mmu_lock sends us back. */
+	r = mkvm_vcpu_load_root(vcpu);
+	if (r)
+		return r;
+	root = vcpu->root;
 
 	idx = srcu_read_lock(&vm->srcu);
 	slot = mkvm_gfn_to_memslot(mkvm_memslots(vm), gpa >> PAGE_SHIFT);
@@ -435,22 +407,25 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	mkvm_hook(MKVM_HOOK_FAULT_SIZED, true);
 
 	read_lock(&vm->mmu_lock);
-	if (!vm->s2) {
-		r = -EFAULT;	/* released: the mm is going away */
+	if (root->invalid) {
+		/* Invalidated or released since the load: load again. */
+		r = 0;
 	} else if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_001) &&
 		   mmu_invalidate_retry(vm, mmu_seq, ALIGN_DOWN(hva, size),
 					ALIGN_DOWN(hva, size) + size)) {
 		vcpu->run->stat_retries++;
+		WRITE_ONCE(vcpu->stat.fault_retries, vcpu->stat.fault_retries + 1);
 		r = 0;
 	} else {
-		r = fault_map(vm->s2, gpa, level, page, hva, writable,
+		/* A valid root always has its table (root.h). */
+		r = fault_map(root->s2, gpa, level, page, hva, writable,
 			      &vcpu->memcache);
 		installed = !r;
 		if (installed && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY) &&
 		    !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED))
 			fault_mark_dirty(page);
 		vcpu->run->stat_faults++;
-		atomic64_inc(&vm->stat_faults);
+		WRITE_ONCE(vcpu->stat.faults, vcpu->stat.faults + 1);
 	}
 	read_unlock(&vm->mmu_lock);
 
@@ -522,12 +497,15 @@ int mkvm_mmu_access(struct mkvm_vcpu *vcpu, u64 gpa, unsigned int size,
 		    bool write, u64 *data)
 {
 	struct mkvm_vm *vm = vcpu->vm;
+	struct mkvm_root *root = vcpu->root;
 	struct mkvm_s2_leaf leaf;
 	void *va;
 	int r = -ENOENT;
 
+	lockdep_assert_held(&vcpu->mutex);
 	read_lock(&vm->mmu_lock);
-	if (!vm->s2 || !mkvm_s2_lookup(vm->s2, gpa, &leaf))
+	/* An invalid root is on its way out: the fault moves to a new one. */
+	if (!root || root->invalid || !mkvm_s2_lookup(root->s2, gpa, &leaf))
 		goto out;
 	if (write && !(mkvm_s2_leaf_prot(&leaf) & MKVM_PROT_W))
 		goto out;

@@ -16,9 +16,6 @@ struct mkvm_gfn_range {
 	bool may_block;
 };
 
-int mkvm_mmu_init(struct mkvm_vm *vm);
-void mkvm_mmu_flush_all(struct mkvm_vm *vm);
-
 void mkvm_mmu_invalidate_begin(struct mkvm_vm *vm, unsigned long start,
 			       unsigned long end);
 void mkvm_mmu_invalidate_end(struct mkvm_vm *vm, unsigned long start,

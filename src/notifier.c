@@ -28,6 +28,7 @@
 #include "mmu.h"
 #include "notifier.h"
 #include "pfncache.h"
+#include "root.h"
 #include "stats.h"
 #include "testhooks.h"
 #include "vm.h"

@@ -353,11 +353,45 @@ bool mkvm_s2_unmap(struct mkvm_s2 *s2, u64 addr, u64 size)
 }
 
 /**
+ * mkvm_s2_next_populated() - skip what maps nothing
+ * @s2: the table (mmu_lock held, or nobody else can reach it)
+ * @addr: where to start, page aligned
+ * @end: where to stop
+ *
+ * For walks that yield between steps of at most 2M (teardown, the
+ * notifier's zaps): each step then costs at most one last-level table,
+ * and empty space costs one read per absent entry at the highest level
+ * it is absent at.
+ *
+ * Return: the first address in [@addr, @end) whose 2M region has an
+ * entry down to level 2 (a table or a leaf), or @end.
+ */
+u64 mkvm_s2_next_populated(struct mkvm_s2 *s2, u64 addr, u64 end)
+{
+	while (addr < end) {
+		u64 *table = s2->pgd;
+		int level;
+
+		for (level = 0; level <= 2; level++) {
+			u64 pte = READ_ONCE(table[level_index(addr, level)]);
+
+			if (!s2_pte_valid(pte))
+				break;
+			if (level == 2 || !s2_pte_is_table(pte, level))
+				return addr;
+			table = s2_pte_table(pte);
+		}
+		addr = ALIGN(addr + 1, mkvm_s2_level_size(level));
+	}
+	return end;
+}
+
+/**
  * mkvm_s2_destroy() - free a table that nothing can reach any more
  * @s2: the table, already unpublished by its owner
  *
  * Needs no lock, since nobody else can see @s2, and may sleep: it yields
- * between 1G chunks, so freeing a large table does not hog the CPU.
+ * after every populated 2M step, so freeing gigabytes never hogs a CPU.
  */
 void mkvm_s2_destroy(struct mkvm_s2 *s2)
 {
@@ -367,18 +401,15 @@ void mkvm_s2_destroy(struct mkvm_s2 *s2)
 		.arg = &d,
 		.flags = S2_WALK_LEAF | S2_WALK_TABLE_POST,
 	};
-	u64 chunk = mkvm_s2_level_size(1), addr;
+	u64 step = mkvm_s2_level_size(2), end = 1ULL << MKVM_S2_IA_BITS;
+	u64 addr = 0;
 
 	might_sleep();
 	if (!s2->pgd)
 		return;
-	for (addr = 0; addr < 1ULL << MKVM_S2_IA_BITS; addr += chunk) {
-		/* Skip absent 512G subtrees without visiting their 1G slots. */
-		if (!READ_ONCE(s2->pgd[level_index(addr, 0)])) {
-			addr = ALIGN(addr + 1, mkvm_s2_level_size(0)) - chunk;
-			continue;
-		}
-		s2_walk(s2, addr, chunk, &w);
+	while ((addr = mkvm_s2_next_populated(s2, addr, end)) < end) {
+		s2_walk(s2, addr, step, &w);
+		addr += step;
 		cond_resched();
 	}
 	WARN_ON_ONCE(atomic_long_read(&s2->nr_tables));

@@ -68,6 +68,7 @@ bool mkvm_s2_unmap(struct mkvm_s2 *s2, u64 addr, u64 size);
 bool mkvm_s2_age(struct mkvm_s2 *s2, u64 addr, u64 size, bool clear);
 bool mkvm_s2_wrprotect(struct mkvm_s2 *s2, u64 addr, u64 size);
 bool mkvm_s2_any_mapped(struct mkvm_s2 *s2, u64 addr, u64 size);
+u64 mkvm_s2_next_populated(struct mkvm_s2 *s2, u64 addr, u64 end);
 
 /**
  * struct mkvm_s2_leaf - what a lookup found

@@ -17,6 +17,8 @@
 #include <linux/seq_file.h>
 
 #include "pgtable.h"
+#include "root.h"
+#include "vcpu.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -29,6 +31,7 @@ static const char * const mkvm_stat_names[MKVM_NR_STATS] = {
 	[MKVM_STAT_UNREGISTERED_MID_INVALIDATION] = "unregistered_mid_invalidation",
 	[MKVM_STAT_FLUSH_FOUND_DETACHED] = "flush_found_detached",
 	[MKVM_STAT_AGE_AFTER_RELEASE] = "age_after_release",
+	[MKVM_STAT_ROOTS] = "roots",
 };
 
 static struct dentry *mkvm_debugfs_root;
@@ -54,6 +57,48 @@ static int module_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(module_stats);
 
+/* The per-vCPU counters, summed: vCPUs are freed only after this file. */
+static void vm_stats_show_vcpus(struct seq_file *m, struct mkvm_vm *vm)
+{
+	struct mkvm_vcpu_stat sum = { };
+	struct mkvm_vcpu *vcpu;
+	unsigned long i;
+
+	xa_for_each(&vm->vcpus, i, vcpu) {
+		sum.faults += READ_ONCE(vcpu->stat.faults);
+		sum.fault_retries += READ_ONCE(vcpu->stat.fault_retries);
+		sum.root_loads += READ_ONCE(vcpu->stat.root_loads);
+	}
+	seq_printf(m, "faults %llu\n", sum.faults);
+	seq_printf(m, "fault_retries %llu\n", sum.fault_retries);
+	seq_printf(m, "root_loads %llu\n", sum.root_loads);
+}
+
+static void vm_stats_show_roots(struct seq_file *m, struct mkvm_vm *vm)
+{
+	unsigned long roots = 0, invalid = 0, tables = 0;
+	struct mkvm_root *root;
+
+	read_lock(&vm->mmu_lock);
+	mkvm_for_each_root(vm, root) {
+		roots++;
+		invalid += root->invalid;
+		if (root->s2)
+			tables += atomic_long_read(&root->s2->nr_tables);
+	}
+	read_unlock(&vm->mmu_lock);
+	seq_printf(m, "roots %lu\n", roots);
+	seq_printf(m, "roots_invalid %lu\n", invalid);
+	seq_printf(m, "s2_tables %lu\n", tables);
+	seq_printf(m, "roots_invalidations %lld\n",
+		   atomic64_read(&vm->stat_roots_invalidations));
+	seq_printf(m, "roots_torn_down %lld\n",
+		   atomic64_read(&vm->stat_roots_torn_down));
+	seq_printf(m, "roots_freed %lld\n", atomic64_read(&vm->stat_roots_freed));
+	seq_printf(m, "invalid_root_zaps %lld\n",
+		   atomic64_read(&vm->stat_invalid_root_zaps));
+}
+
 static int vm_stats_show(struct seq_file *m, void *unused)
 {
 	struct mkvm_vm *vm = m->private;
@@ -70,7 +115,7 @@ static int vm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "vcpus %u\n", READ_ONCE(vm->nr_vcpus));
 	seq_printf(m, "memslot_updates %lld\n",
 		   atomic64_read(&vm->stat_memslot_updates));
-	seq_printf(m, "faults %lld\n", atomic64_read(&vm->stat_faults));
+	vm_stats_show_vcpus(m, vm);
 	seq_printf(m, "gpc_refreshes %lld\n", atomic64_read(&vm->stat_gpc_refreshes));
 	seq_printf(m, "gpc_retries %lld\n", atomic64_read(&vm->stat_gpc_retries));
 	seq_printf(m, "clock_writes %lld\n", atomic64_read(&vm->clock.writes));
@@ -80,10 +125,7 @@ static int vm_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zaps %lld\n", atomic64_read(&vm->stat_zapped));
 	seq_printf(m, "age_calls %lld\n", atomic64_read(&vm->stat_age_calls));
 	seq_printf(m, "age_young %lld\n", atomic64_read(&vm->stat_age_young));
-	read_lock(&vm->mmu_lock);
-	seq_printf(m, "s2_tables %ld\n",
-		   vm->s2 ? atomic_long_read(&vm->s2->nr_tables) : 0);
-	read_unlock(&vm->mmu_lock);
+	vm_stats_show_roots(m, vm);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vm_stats);

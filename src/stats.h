@@ -17,6 +17,7 @@ enum mkvm_stat {
 	MKVM_STAT_FLUSH_FOUND_DETACHED,
 	/* aging calls that found stage-2 already released (seed 003) */
 	MKVM_STAT_AGE_AFTER_RELEASE,
+	MKVM_STAT_ROOTS,	/* stage-2 roots alive */
 	MKVM_NR_STATS,
 };
 

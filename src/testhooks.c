@@ -124,6 +124,7 @@ static const char * const hook_names[MKVM_NR_HOOKS] = {
 	[MKVM_HOOK_FAULT_INSTALLED] = "fault_installed",
 	[MKVM_HOOK_INVALIDATE_STARTED] = "invalidate_started",
 	[MKVM_HOOK_GPC_REFRESH_UNLOCKED] = "gpc_refresh_unlocked",
+	[MKVM_HOOK_ROOT_TEARDOWN_YIELD] = "root_teardown_yield",
 };
 
 static atomic_t hook_delay_ms[MKVM_NR_HOOKS];

@@ -12,7 +12,7 @@
  * Release builds compile every call away.
  */
 enum mkvm_hook {
-	MKVM_HOOK_FLUSH_DETACHED,	/* seed 000: release, stage-2 detached */
+	MKVM_HOOK_FLUSH_DETACHED,	/* seed 000: release, a root's table taken */
 	MKVM_HOOK_FAULT_SIZED,		/* seed 001: fault sized, before mmu_lock */
 	MKVM_HOOK_AGE_BEFORE_LOCK,	/* seed 003: aging, before mmu_lock */
 	MKVM_HOOK_INVALIDATE_END,	/* invalidate_range_end, on entry */
@@ -23,6 +23,8 @@ enum mkvm_hook {
 	MKVM_HOOK_INVALIDATE_STARTED,
 	/* pfn cache refresh: page resolved, gpc->lock not yet retaken (004) */
 	MKVM_HOOK_GPC_REFRESH_UNLOCKED,
+	/* root teardown: one 2M step zapped, mmu_lock dropped (seed 002) */
+	MKVM_HOOK_ROOT_TEARDOWN_YIELD,
 	MKVM_NR_HOOKS,
 };
 

@@ -19,6 +19,7 @@
 #include <linux/mkvm.h>
 
 #include "mmu.h"
+#include "root.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -346,6 +347,7 @@ err_unlock:
 /* Called from VM destroy only, when no vCPU fd is left. */
 void mkvm_vcpu_destroy(struct mkvm_vcpu *vcpu)
 {
+	mkvm_vcpu_put_root(vcpu);
 	mkvm_memcache_free(&vcpu->memcache);
 	free_page((unsigned long)vcpu->run);
 	kfree(vcpu);

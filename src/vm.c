@@ -19,9 +19,12 @@
  *      in flight holds a page-table spinlock and would keep it from ending;
  *   2. remove the debugfs directory; debugfs waits for readers in flight,
  *      the last users that hold no reference (they cope with no stage-2);
- *   3. free the vCPUs (no vCPU fd is left, so nothing runs on them);
- *   4. flush stage-2 (release normally did; this finds NULL then), free
- *      the pfn caches (they hold no page references);
+ *   3. free the vCPUs (no vCPU fd is left, so nothing runs on them),
+ *      which puts the roots they ran on;
+ *   4. flush stage-2 (release normally did; this finds no table then),
+ *      run the roots' teardown worker to the end, so that every root is
+ *      freed and no work is left queued; free the pfn caches (they hold
+ *      no page references);
  *   5. free the memslots, then clean up the SRCU that protected them; no
  *      reader is left: ioctls hold an fd, callbacks are gone since step 2;
  *   6. mmdrop() the creator's mm, last, as nothing above needs it;
@@ -42,6 +45,7 @@
 #include "main.h"
 #include "mmu.h"
 #include "notifier.h"
+#include "root.h"
 #include "stats.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -72,6 +76,7 @@ static void mkvm_vm_destroy(struct mkvm_vm *vm)
 
 	lockdep_assert_not_held(&vm->mmu_lock);
 	mkvm_mmu_flush_all(vm);
+	mkvm_roots_destroy(vm);
 
 	/* No notifier and no fd: nothing reaches the caches. */
 	mkvm_gpc_destroy_vm(vm);
@@ -165,6 +170,11 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_vm_ioctl_clock_enable_user(vm, (void __user *)arg);
 	case MKVM_CLOCK_DISABLE:
 		return mkvm_vm_ioctl_clock_disable(vm, arg);
+	case MKVM_INVALIDATE_ROOTS:
+		if (arg)
+			return -EINVAL;
+		mkvm_mmu_invalidate_roots(vm);
+		return 0;
 	default:
 		return -ENOTTY;
 	}
@@ -210,25 +220,22 @@ static struct mkvm_vm *mkvm_vm_create(void)
 	mkvm_memslots_init(vm);
 	mkvm_gpc_init_vm(vm);
 	mkvm_clock_init(vm);
-	r = mkvm_mmu_init(vm);
-	if (r)
-		goto err_srcu;
+	/* No root yet: the first fault builds one. */
+	mkvm_roots_init(vm);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	/* Last: from here on callbacks can arrive, and everything is ready. */
 	r = mkvm_notifier_register(vm);
 	if (r)
-		goto err_mmu;
+		goto err_mm;
 
 	mkvm_stat_inc(MKVM_STAT_VMS);
 	mkvm_stat_inc(MKVM_STAT_VMS_CREATED);
 	mkvm_debugfs_vm_add(vm);
 	return vm;
 
-err_mmu:
+err_mm:
 	mmdrop(vm->mm);
-	mkvm_mmu_flush_all(vm);
-err_srcu:
 	cleanup_srcu_struct(&vm->srcu);
 err_ida:
 	ida_free(&mkvm_vm_ida, vm->id);

@@ -9,6 +9,7 @@
 #include <linux/rwlock.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "clock.h"
@@ -17,10 +18,10 @@
 
 struct dentry;
 struct mm_struct;
-struct mkvm_s2;
 
-#define MKVM_MAX_VCPUS		16
-#define MKVM_MAX_VCPU_ID	64
+/* KVM's x86 limits. */
+#define MKVM_MAX_VCPUS		1024
+#define MKVM_MAX_VCPU_ID	4096
 
 /**
  * struct mkvm_vm - one virtual machine
@@ -66,14 +67,23 @@ struct mkvm_vm {
 	struct srcu_struct srcu;
 
 	/*
-	 * Protects @s2 (the pointer and the table), @mmu_invalidate_in_progress
-	 * and @mmu_invalidate_range_*, and every write of @mmu_invalidate_seq.
+	 * Protects @roots (the list, each root's state and its table),
+	 * @mmu_released, @mmu_invalidate_in_progress and
+	 * @mmu_invalidate_range_*, and every write of @mmu_invalidate_seq.
 	 * Faults and accesses hold it for read; everything that removes or
 	 * rewrites stage-2 entries, and the notifier, hold it for write.
 	 */
 	rwlock_t mmu_lock;
-	/* The stage-2 table; NULL once release has flushed it (seeds 000, 003). */
-	struct mkvm_s2 *s2;
+	/* Every stage-2 root until it is freed: struct mkvm_root (root.h). */
+	struct list_head roots;
+#ifdef CONFIG_MKVM_TEST_BUILD
+	/* Every root allocated and not freed, on or off @roots: the auditor's. */
+	struct list_head roots_audit;
+#endif
+	/* The one teardown worker of invalid roots (root.c). */
+	struct work_struct roots_teardown_work;
+	/* Set by the notifier's release: no root may be built any more. */
+	bool mmu_released;
 	/* mkvm_mmu_flush_all() calls in flight; only for a stat, no lock. */
 	atomic_t mmu_flushes_running;
 	/* Read lock-free by faults: see mkvm_mmu_invalidate_retry(). */
@@ -116,9 +126,15 @@ struct mkvm_vm {
 	/* The clock page (clock.c); enabled and disabled under @lock. */
 	struct mkvm_clock clock;
 
-	/* Statistics, read lock-free by debugfs. */
-	atomic64_t stat_faults;
+	/*
+	 * Statistics, read lock-free by debugfs. None is written on every
+	 * fault: those counters are per vCPU (vcpu.h), summed on read.
+	 */
 	atomic64_t stat_zapped;
+	atomic64_t stat_invalid_root_zaps;	/* notifier zaps that hit an invalid root */
+	atomic64_t stat_roots_invalidations;	/* MKVM_INVALIDATE_ROOTS and slot deletions */
+	atomic64_t stat_roots_torn_down;	/* roots the worker zapped */
+	atomic64_t stat_roots_freed;
 	atomic64_t stat_age_calls;	/* aging handler runs on a live table */
 	atomic64_t stat_age_young;	/* ... that found an accessed entry */
 	atomic64_t stat_memslot_updates;

@@ -156,7 +156,7 @@ long mkvm_vm_stat(const char *name)
 
 void mkvm_assert_no_objects(void)
 {
-	static const char * const alive[] = { "vms", "vcpus", "memslots" };
+	static const char * const alive[] = { "vms", "vcpus", "memslots", "roots" };
 	unsigned int i;
 
 	for (i = 0; i < sizeof(alive) / sizeof(alive[0]); i++) {

@@ -113,6 +113,9 @@ revert_proof revert_004_start SEED_004_START pfncache:seed004_refresh_vs_invalid
 revert_proof revert_004_mixed SEED_004_MIXED pfncache:seed004_refresh_vs_invalidation_outside_slots \
 	"seed 004's reproducer fails with the reviewer's diff as posted (mixed counters)" \
 	'refresh retried for 5 s after the invalidation ended|pfn cache kept a page the host freed'
+revert_proof revert_002 SEED_002 roots:seed002_root_teardown_vs_munmap \
+	"seed 002's reproducer fails with its fix reverted (teardown on the last put, off the list)" \
+	'WARNING: .*mkvm_audit_gfn_range && stale stage-2 entry in gfns .* \(invalid root\)'
 revert_proof revert_in_progress IN_PROGRESS mmu:fault_retries_while_invalidation_in_progress \
 	"a fault that ignores an invalidation in progress is caught" \
 	'^ *# .*guest read the page an invalidation in progress was dropping && stale stage-2 entry'

@@ -201,6 +201,15 @@ struct mkvm_clock_enable {
 #define MKVM_CLOCK_DISABLE	_IO(MKVMIO, 0xab)
 
 /*
+ * KVM's "fast zap": every stage-2 root becomes invalid at once. vCPUs
+ * move to a new root at their next access and fault their memory in
+ * again; the old roots are zapped and freed in the background, and stay
+ * coherent with the process's memory until they are gone. The argument
+ * must be 0 (-EINVAL).
+ */
+#define MKVM_INVALIDATE_ROOTS	_IO(MKVMIO, 0xac)
+
+/*
  * vCPU ioctls, on a vCPU fd.
  *
  * The software vCPU runs a program of guest memory accesses through the
