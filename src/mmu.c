@@ -113,7 +113,8 @@ bool mkvm_unmap_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
 	if (IS_ENABLED(CONFIG_MKVM_REVERT_ZAP))
 		return false;
 	if (range->may_block) {
-		mkvm_for_each_root_yield_safe(vm, root)
+		for (root = mkvm_root_next(vm, NULL); root;
+		     root = mkvm_root_next(vm, root))
 			unmapped |= unmap_root(vm, root, range, MKVM_ZAP_YIELD);
 	} else {
 		mkvm_for_each_root(vm, root)
@@ -490,22 +491,33 @@ static void access_copy(void *va, unsigned int size, bool write, u64 *data)
  * flushes: a zap (mmu_lock for write) cannot remove the entry while the
  * access uses it, so no access ever touches a page the host took back.
  *
- * Return: 0, or -ENOENT if the vCPU must fault (no entry, or no write
- * permission for a write).
+ * Return: 0; -ENOENT if the vCPU must fault (no entry, or no write
+ * permission for a write); or what loading a root returned (-EFAULT once
+ * the mm is going away, -ENOMEM).
  */
 int mkvm_mmu_access(struct mkvm_vcpu *vcpu, u64 gpa, unsigned int size,
 		    bool write, u64 *data)
 {
 	struct mkvm_vm *vm = vcpu->vm;
-	struct mkvm_root *root = vcpu->root;
 	struct mkvm_s2_leaf leaf;
+	struct mkvm_root *root;
 	void *va;
-	int r = -ENOENT;
+	int r;
 
 	lockdep_assert_held(&vcpu->mutex);
+	/*
+	 * On the VM's valid root, which other vCPUs may have filled: a vCPU
+	 * faults only for what no vCPU mapped, as hardware walking a shared
+	 * root would.
+	 */
+	r = mkvm_vcpu_load_root(vcpu);
+	if (r)
+		return r;
+	root = vcpu->root;
+	r = -ENOENT;
 	read_lock(&vm->mmu_lock);
-	/* An invalid root is on its way out: the fault moves to a new one. */
-	if (!root || root->invalid || !mkvm_s2_lookup(root->s2, gpa, &leaf))
+	/* Invalidated since the load: the fault moves to a new root. */
+	if (root->invalid || !mkvm_s2_lookup(root->s2, gpa, &leaf))
 		goto out;
 	if (write && !(mkvm_s2_leaf_prot(&leaf) & MKVM_PROT_W))
 		goto out;

@@ -25,7 +25,7 @@
 #include "vm.h"
 
 /* The end of the guest-physical space: a whole-root zap's range. */
-#define ROOT_END	(1ULL << MKVM_S2_IA_BITS)
+#define ROOT_END	BIT_ULL(MKVM_S2_IA_BITS)
 
 static struct mkvm_root *root_alloc(void)
 {
@@ -189,7 +189,7 @@ void mkvm_root_put(struct mkvm_vm *vm, struct mkvm_root *root)
 }
 
 /**
- * mkvm_root_next() - step of mkvm_for_each_root_yield_safe()
+ * mkvm_root_next() - one step of a walk over the roots that may yield
  * @vm: the VM, with mmu_lock held for write
  * @prev: the root the last step returned, or NULL to start
  *

@@ -72,6 +72,12 @@ void mkvm_vcpu_put_root(struct mkvm_vcpu *vcpu);
 void mkvm_mmu_invalidate_roots(struct mkvm_vm *vm);
 void mkvm_roots_invalidate_locked(struct mkvm_vm *vm);
 void mkvm_root_put(struct mkvm_vm *vm, struct mkvm_root *root);
+/*
+ * Every live root, each referenced while the body runs, so that the body
+ * may yield mmu_lock (held for write): for (root = mkvm_root_next(vm,
+ * NULL); root; root = mkvm_root_next(vm, root)). The body must not break
+ * out: the next step puts the reference.
+ */
 struct mkvm_root *mkvm_root_next(struct mkvm_vm *vm, struct mkvm_root *prev);
 
 /* How a zap yields mmu_lock between its 2M steps. */
@@ -90,14 +96,5 @@ bool mkvm_root_unmap(struct mkvm_vm *vm, struct mkvm_root *root, u64 start,
  */
 #define mkvm_for_each_root(vm, root) \
 	list_for_each_entry(root, &(vm)->roots, link)
-
-/*
- * Every live root, each referenced while the body runs, so that the body
- * may yield mmu_lock (held for write). The body must not break out: the
- * next step puts the reference.
- */
-#define mkvm_for_each_root_yield_safe(vm, root)			\
-	for (root = mkvm_root_next(vm, NULL); root;		\
-	     root = mkvm_root_next(vm, root))
 
 #endif /* MKVM_ROOT_H */

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Benchmark: how mkvm scales with vCPU threads, and what tearing down a
+ * VM with a lot mapped costs.
+ *
+ *  - Fault-in of populated memory (host pages present: the stage-2 cost
+ *    alone) by 1, 2 and 4 vCPU threads, each on its own part of one slot;
+ *    between rounds MKVM_INVALIDATE_ROOTS makes every vCPU fault it all in
+ *    again. Ratio against one thread (the issue's target: 2 threads >=
+ *    1.7x one, on a guest with 2 CPUs).
+ *  - Teardown (the close of the last fd: release takes the tables, frees
+ *    them while yielding) per mapped GiB, 4K and 2M backed, and the worst
+ *    wake-up delay of a probe thread that sleeps 1 ms at a time on the
+ *    same CPU meanwhile (target: <= 5 ms), against the same probe with
+ *    nothing else running.
+ *
+ * One warm-up round, then the median of ROUNDS. Asserts nothing about speed.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/mkvm_util.h"
+#include "lib/tap.h"
+
+#define MB	(1024UL * 1024)
+#define GPA	MKVM_TEST_GPA
+#define ROUNDS	5
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp);
+	return v[n / 2];
+}
+
+static void pin_to_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ASSERT_OK(sched_setaffinity(0, sizeof(set), &set));
+}
+
+#define FAULT_SIZE	(64 * MB)
+
+struct toucher {
+	struct mkvm_vcpu_ctx vcpu;
+	uint64_t gpa, len;
+	pthread_barrier_t *go;
+};
+
+static void *touch(void *p)
+{
+	struct toucher *t = p;
+	struct mkvm_guest_op op = {
+		.type = MKVM_OP_TOUCH_WRITE, .gpa = t->gpa, .len = t->len, .data = 1,
+	};
+
+	pthread_barrier_wait(t->go);
+	ASSERT_OK(mkvm_run_ops(&t->vcpu, &op, 1));
+	ASSERT_EQ(t->vcpu.run->exit_reason, MKVM_EXIT_DONE);
+	return NULL;
+}
+
+/* Pages per second: @n vCPU threads fault in FAULT_SIZE of populated memory. */
+static double fault_rate(int vm, struct toucher *t, int n)
+{
+	pthread_barrier_t go;
+	pthread_t th[4];
+	double t0, el;
+	int i;
+
+	ASSERT_OK(ioctl(vm, MKVM_INVALIDATE_ROOTS, 0));
+	pthread_barrier_init(&go, NULL, n + 1);
+	for (i = 0; i < n; i++) {
+		t[i].gpa = GPA + i * (FAULT_SIZE / n);
+		t[i].len = FAULT_SIZE / n;
+		t[i].go = &go;
+		ASSERT_EQ(pthread_create(&th[i], NULL, touch, &t[i]), 0);
+	}
+	pthread_barrier_wait(&go);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(pthread_join(th[i], NULL), 0);
+	el = now() - t0;
+	pthread_barrier_destroy(&go);
+	return FAULT_SIZE / PAGE_SIZE / el;
+}
+
+TEST_T(fault_in_by_vcpu_threads, 600)
+{
+	char *mem = mkvm_map_2m_aligned(FAULT_SIZE, MADV_NOHUGEPAGE);
+	int vm = mkvm_vm_create(), threads[] = { 1, 2, 4 };
+	struct toucher t[4];
+	double rate[3], v[ROUNDS];
+	size_t off;
+	int i, k;
+
+	for (off = 0; off < FAULT_SIZE; off += PAGE_SIZE)
+		mem[off] = 1;	/* populated: the host pages exist */
+	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, FAULT_SIZE, mem));
+	for (i = 0; i < 4; i++)
+		mkvm_vcpu_open(vm, i, &t[i].vcpu);
+	printf("# %ld CPUs online\n", sysconf(_SC_NPROCESSORS_ONLN));
+	for (k = 0; k < 3; k++) {
+		fault_rate(vm, t, threads[k]);	/* warm-up */
+		for (i = 0; i < ROUNDS; i++)
+			v[i] = fault_rate(vm, t, threads[k]);
+		rate[k] = median(v, ROUNDS);
+		printf("# populated 4K fault-in, %d vCPU thread(s): %.0f pages/s, ratio to 1 thread %.2f (spread %.0f-%.0f)\n",
+		       threads[k], rate[k], rate[k] / rate[0], v[0], v[ROUNDS - 1]);
+	}
+	for (i = 0; i < 4; i++) {
+		munmap(t[i].vcpu.run, PAGE_SIZE);
+		close(t[i].vcpu.fd);
+	}
+	close(vm);
+	munmap(mem, FAULT_SIZE);
+}
+
+#define TEARDOWN_SIZE	(256 * MB)
+
+struct probe {
+	atomic_int stop;
+	double worst;
+};
+
+/* Sleeps 1 ms at a time; records the worst oversleep. */
+static void *probe(void *p)
+{
+	struct probe *pr = p;
+	struct timespec ms = { 0, 1000000 };
+
+	pin_to_cpu0();
+	while (!pr->stop) {
+		double t0 = now(), late;
+
+		nanosleep(&ms, NULL);
+		late = now() - t0 - 1e-3;
+		if (late > pr->worst)
+			pr->worst = late;
+	}
+	return NULL;
+}
+
+/* Seconds to close a VM with TEARDOWN_SIZE mapped; *@worst: probe's worst delay. */
+static double teardown(int thp, double *worst)
+{
+	char *mem = mkvm_map_2m_aligned(TEARDOWN_SIZE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	struct mkvm_guest_op op = {
+		.type = MKVM_OP_TOUCH_WRITE, .gpa = GPA, .len = TEARDOWN_SIZE, .data = 1,
+	};
+	struct probe pr = { 0 };
+	struct mkvm_vcpu_ctx vcpu;
+	int vm = mkvm_vm_create();
+	pthread_t th;
+	double t0, el;
+
+	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, TEARDOWN_SIZE, mem));
+	mkvm_vcpu_open(vm, 0, &vcpu);
+	ASSERT_OK(mkvm_run_ops(&vcpu, &op, 1));
+	munmap(vcpu.run, PAGE_SIZE);
+	close(vcpu.fd);
+	ASSERT_EQ(pthread_create(&th, NULL, probe, &pr), 0);
+	usleep(20000);
+	pr.worst = 0;
+	t0 = now();
+	close(vm);	/* the last fd: destroy runs here, in close() */
+	el = now() - t0;
+	usleep(5000);
+	pr.stop = 1;
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	*worst = pr.worst;
+	munmap(mem, TEARDOWN_SIZE);
+	return el;
+}
+
+/* The probe's worst delay over @secs with nothing else on its CPU. */
+static double idle_probe(double secs)
+{
+	struct probe pr = { 0 };
+	pthread_t th;
+
+	ASSERT_EQ(pthread_create(&th, NULL, probe, &pr), 0);
+	usleep(secs * 1e6);
+	pr.stop = 1;
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	return pr.worst;
+}
+
+static void teardown_report(const char *name, int thp)
+{
+	double t[ROUNDS], w[ROUNDS], worst = 0, el;
+	int i;
+
+	teardown(thp, &worst);	/* warm-up */
+	for (i = 0; i < ROUNDS; i++) {
+		t[i] = teardown(thp, &w[i]);
+		if (w[i] > worst)
+			worst = w[i];
+	}
+	el = median(t, ROUNDS);
+	printf("# teardown, %s backed: %.3f s per mapped GiB (median of %d, %lu MiB each); probe's worst wake-up delay %.2f ms (median %.2f ms; idle baseline %.2f ms)\n",
+	       name, el * 1024 * MB / TEARDOWN_SIZE, ROUNDS, TEARDOWN_SIZE / MB,
+	       worst * 1e3, median(w, ROUNDS) * 1e3, idle_probe(el > 0.2 ? el : 0.2) * 1e3);
+}
+
+/* The closing thread shares CPU 0 with the probe: only yielding lets it run. */
+TEST_T(teardown_per_gib_and_wakeup_delay, 900)
+{
+	pin_to_cpu0();
+	teardown_report("4K", 0);
+	teardown_report("THP", 1);
+}
+
+int main(int argc, char **argv)
+{
+	return tap_main(argc, argv);
+}
