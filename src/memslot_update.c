@@ -154,10 +154,19 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 				  mem->memory_size >> PAGE_SHIFT, old))
 		goto out;
 
+	/*
+	 * A new id gets its room in the id map now, the last step that can
+	 * fail: the commit below cannot. Released if the slot is not made.
+	 */
 	r = -ENOMEM;
-	new = slot_create(mem);
-	if (!new)
+	if (!old && mkvm_memslot_reserve_id(vm, mem->slot))
 		goto out;
+	new = slot_create(mem);
+	if (!new) {
+		if (!old)
+			mkvm_memslot_release_id(vm, mem->slot);
+		goto out;
+	}
 	if (old) {
 		slots_retire(vm, old, invalid, new);
 		invalid = NULL;

@@ -73,7 +73,7 @@ static struct mkvm_hva_ret mkvm_handle_hva_range(struct mkvm_vm *vm,
 {
 	struct mkvm_hva_ret r = { };
 	struct mkvm_memslots *slots;
-	unsigned int i;
+	struct mkvm_memslot *slot;
 	int idx;
 
 	if (WARN_ON_ONCE(range->end <= range->start))
@@ -81,8 +81,8 @@ static struct mkvm_hva_ret mkvm_handle_hva_range(struct mkvm_vm *vm,
 
 	idx = srcu_read_lock(&vm->srcu);
 	slots = mkvm_memslots(vm);
-	for (i = 0; i < slots->nr; i++) {
-		struct mkvm_memslot *slot = slots->by_gfn[i];
+	mkvm_for_each_memslot_in_hva_range(slot, slots, range->start,
+					   range->end - 1) {
 		unsigned long slot_end = slot->userspace_addr +
 					 (slot->npages << PAGE_SHIFT);
 		unsigned long start = max(range->start, slot->userspace_addr);
@@ -92,8 +92,6 @@ static struct mkvm_hva_ret mkvm_handle_hva_range(struct mkvm_vm *vm,
 			.may_block = range->may_block,
 		};
 
-		if (start >= end)
-			continue;
 		gfns.start = slot->base_gfn +
 			     ((start - slot->userspace_addr) >> PAGE_SHIFT);
 		gfns.end = slot->base_gfn +

@@ -60,7 +60,8 @@ struct mkvm_vm {
 	 * @memslots.
 	 */
 	struct mutex slots_lock;
-	struct mkvm_memslot *slots_by_id[MKVM_NR_MEMSLOTS];
+	/* id -> slot, sized by use (memslot.c); only under @slots_lock. */
+	struct xarray slots_by_id;
 	struct mkvm_memslots __memslots[2];
 	/* The active set: written under @slots_lock, read under @srcu. */
 	struct mkvm_memslots __rcu *memslots;

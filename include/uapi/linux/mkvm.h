@@ -44,7 +44,7 @@
 /* Capabilities for MKVM_CHECK_EXTENSION. */
 #define MKVM_CAP_USER_MEMORY	1	/* MKVM_SET_USER_MEMORY_REGION: 1 */
 #define MKVM_CAP_READONLY_MEM	2	/* MKVM_MEM_READONLY accepted: 1 */
-#define MKVM_CAP_NR_MEMSLOTS	3	/* number of slot ids: slot < value */
+#define MKVM_CAP_NR_MEMSLOTS	3	/* number of slot ids (32764): slot < value */
 #define MKVM_CAP_MAX_VCPUS	4	/* vCPUs per VM */
 #define MKVM_CAP_MAX_VCPU_ID	5	/* vCPU ids: id < value */
 #define MKVM_CAP_GUEST_PHYS_BITS 6	/* guest-physical address width */
@@ -62,7 +62,7 @@
 
 /**
  * struct mkvm_userspace_memory_region - MKVM_SET_USER_MEMORY_REGION argument
- * @slot: slot id, below MKVM_CAP_NR_MEMSLOTS
+ * @slot: slot id, below MKVM_CAP_NR_MEMSLOTS (32764, as KVM on x86)
  * @flags: MKVM_MEM_* flags
  * @guest_phys_addr: first guest-physical byte, page aligned
  * @memory_size: bytes, page aligned; 0 deletes the slot
