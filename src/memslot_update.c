@@ -48,6 +48,18 @@ static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
  * synchronized, no fault still uses the old slot and none can start, so
  * the zap leaves nothing behind; then publish the final layout. A guest
  * never sees the new layout with the old slot's mappings still present.
+ *
+ * The zap is of the slot's range, in every root (invalid ones too), not
+ * KVM's fast zap (MKVM_INVALIDATE_ROOTS), which x86 uses here by default.
+ * The range zap costs what the slot maps (the walk skips absent
+ * subtrees) and leaves every other slot mapped. A fast zap would cost
+ * more, never less: every vCPU would fault all its memory in again, and
+ * the deleted slot's entries would live on in invalid roots where the
+ * notifier, which finds roots' entries through the memslots by host
+ * address, could no longer reach them once the slot is gone; so the
+ * deletion would have to wait for the worker to zap everything, as
+ * kvm_mmu_zap_all_fast() waits for the invalidated roots' zap. The fast
+ * zap stays what it is good for: dropping everything at once.
  */
 static void slots_retire(struct mkvm_vm *vm, struct mkvm_memslot *old,
 			 struct mkvm_memslot *invalid, struct mkvm_memslot *new)
