@@ -387,6 +387,91 @@ TEST_T(slot_churn_with_invalidations_coherent, 120)
 	mkvm_assert_no_objects();
 }
 
+#define BIG_COPIES	4
+#define BIG_THP		(256 * MB)
+#define BIG_4K		(64 * MB)
+
+struct probe {
+	atomic_int stop;
+	double worst;
+};
+
+/* Sleeps 1 ms at a time on CPU 0; records the worst oversleep. */
+static void *probe(void *p)
+{
+	struct probe *pr = p;
+	struct timespec ms = { 0, 1000000 };
+
+	mkvm_pin_to_cpu(0);
+	while (!pr->stop) {
+		double t0 = now_s(), late;
+
+		nanosleep(&ms, NULL);
+		late = now_s() - t0 - 1e-3;
+		if (late > pr->worst)
+			pr->worst = late;
+	}
+	return NULL;
+}
+
+/*
+ * Tearing down a VM with more than a gigabyte mapped yields all along.
+ * Four slots share one 256 MiB THP backing (1 GiB of guest memory in 2M
+ * blocks where THP is on) and four share 64 MiB of 4K pages (256 MiB in
+ * 4K entries): little host memory, a lot of stage-2. Closing the VM, on
+ * the same CPU as a thread that sleeps 1 ms at a time, neither trips the
+ * debug kernel's soft-lockup and RCU-stall detectors (the harness fails
+ * the run on either) nor leaves anything behind. The probe's worst
+ * wake-up delay is printed (bench_scale compares it with an idle probe).
+ */
+TEST_T(teardown_of_a_gigabyte_yields, 300)
+{
+	char *thp = mkvm_map_2m_aligned(BIG_THP, MADV_HUGEPAGE);
+	char *small = mkvm_map_2m_aligned(BIG_4K, MADV_NOHUGEPAGE);
+	struct mkvm_guest_op ops[2 * BIG_COPIES];
+	struct probe pr = { 0 };
+	struct mkvm_vcpu_ctx vcpu;
+	int vm = mkvm_vm_create(), i;
+	double t0, el;
+	pthread_t th;
+
+	/* The probe shares CPU 0: only yielding lets it run on time. */
+	mkvm_pin_to_cpu(0);
+	for (i = 0; i < BIG_COPIES; i++) {
+		uint64_t gpa_thp = GPA + i * BIG_THP, gpa_4k = 8 * GPA + i * BIG_4K;
+
+		ASSERT_OK(mkvm_set_region(vm, 2 * i, 0, gpa_thp, BIG_THP, thp));
+		ASSERT_OK(mkvm_set_region(vm, 2 * i + 1, 0, gpa_4k, BIG_4K, small));
+		ops[2 * i] = (struct mkvm_guest_op){
+			.type = MKVM_OP_TOUCH_WRITE, .gpa = gpa_thp, .len = BIG_THP, .data = 1,
+		};
+		ops[2 * i + 1] = (struct mkvm_guest_op){
+			.type = MKVM_OP_TOUCH_WRITE, .gpa = gpa_4k, .len = BIG_4K, .data = 2,
+		};
+	}
+	mkvm_vcpu_open(vm, 0, &vcpu);
+	ASSERT_OK(mkvm_run_ops(&vcpu, ops, 2 * BIG_COPIES));
+	ASSERT_EQ(vcpu.run->exit_reason, MKVM_EXIT_DONE);
+	printf("# %lu MiB of guest memory mapped, %ld stage-2 table pages\n",
+	       BIG_COPIES * (BIG_THP + BIG_4K) / MB, mkvm_vm_stat("s2_tables"));
+	ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
+	close(vcpu.fd);
+
+	ASSERT_EQ(pthread_create(&th, NULL, probe, &pr), 0);
+	usleep(20000);
+	t0 = now_s();
+	close(vm);	/* the last fd: destroy, release and the frees run here */
+	el = now_s() - t0;
+	usleep(5000);
+	pr.stop = 1;
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	printf("# teardown took %.3f s; the probe's worst wake-up delay %.2f ms\n",
+	       el, pr.worst * 1e3);
+	munmap(thp, BIG_THP);
+	munmap(small, BIG_4K);
+	mkvm_assert_no_objects();
+}
+
 int main(int argc, char **argv)
 {
 	return tap_main(argc, argv);

@@ -17,7 +17,6 @@
  * One warm-up round, then the median of ROUNDS. Asserts nothing about speed.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -51,15 +50,6 @@ static double median(double *v, int n)
 {
 	qsort(v, n, sizeof(v[0]), cmp);
 	return v[n / 2];
-}
-
-static void pin_to_cpu0(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	ASSERT_OK(sched_setaffinity(0, sizeof(set), &set));
 }
 
 #define FAULT_SIZE	(64 * MB)
@@ -152,7 +142,7 @@ static void *probe(void *p)
 	struct probe *pr = p;
 	struct timespec ms = { 0, 1000000 };
 
-	pin_to_cpu0();
+	mkvm_pin_to_cpu(0);
 	while (!pr->stop) {
 		double t0 = now(), late;
 
@@ -229,7 +219,7 @@ static void teardown_report(const char *name, int thp)
 /* The closing thread shares CPU 0 with the probe: only yielding lets it run. */
 TEST_T(teardown_per_gib_and_wakeup_delay, 900)
 {
-	pin_to_cpu0();
+	mkvm_pin_to_cpu(0);
 	teardown_report("4K", 0);
 	teardown_report("THP", 1);
 }

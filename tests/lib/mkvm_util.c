@@ -102,15 +102,18 @@ void mkvm_need_thp(void)
 		mkvm_missing("transparent hugepages", "disabled ([never])");
 }
 
-void mkvm_pin_cpu(void)
+void mkvm_pin_to_cpu(int cpu)
 {
 	cpu_set_t one;
-	int cpu = sched_getcpu();
 
-	ASSERT_OK(cpu);
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
 	ASSERT_OK(sched_setaffinity(0, sizeof(one), &one));
+}
+
+void mkvm_pin_cpu(void)
+{
+	mkvm_pin_to_cpu(ASSERT_OK(sched_getcpu()));
 }
 
 long mkvm_stat(const char *file, const char *name)

@@ -44,6 +44,8 @@ void mkvm_missing(const char *what, const char *why) __attribute__((noreturn));
  * per CPU, and madvise() drains only the local CPU's.
  */
 void mkvm_pin_cpu(void);
+/* Keep the calling thread on CPU @cpu. */
+void mkvm_pin_to_cpu(int cpu);
 
 /* "name value" lookup in a debugfs stats file; -1 if absent. */
 long mkvm_stat(const char *file, const char *name);
