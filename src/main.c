@@ -43,6 +43,10 @@ long mkvm_check_extension(unsigned long cap)
 		return MKVM_MAX_RUN_OPS;
 	case MKVM_CAP_NR_GPCS:
 		return MKVM_NR_GPCS;
+	case MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT:
+		return MKVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+	case MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE:
+		return 1;
 	default:
 		return 0;
 	}

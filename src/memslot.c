@@ -323,6 +323,9 @@ void mkvm_memslots_complete(struct mkvm_vm *vm, struct mkvm_memslot *old,
 		mkvm_stat_dec(MKVM_STAT_MEMSLOTS);
 	if (new)
 		mkvm_stat_inc(MKVM_STAT_MEMSLOTS);
+	/* The log goes with the last copy of the slot that holds it. */
+	if (old && (!new || new->dirty_bitmap != old->dirty_bitmap))
+		kvfree(old->dirty_bitmap);
 	kfree(old);
 }
 
@@ -351,6 +354,7 @@ void mkvm_memslots_destroy(struct mkvm_vm *vm)
 	unsigned long id;
 
 	xa_for_each(&vm->slots_by_id, id, slot) {
+		kvfree(slot->dirty_bitmap);
 		kfree(slot);
 		mkvm_stat_dec(MKVM_STAT_MEMSLOTS);
 	}

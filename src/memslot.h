@@ -41,6 +41,14 @@ struct mkvm_hva_node {
  * relinks it in one set without touching the other (KVM's gfn_node[2]
  * and hva_node[2]).
  */
+/*
+ * @dirty_bitmap: the dirty log while the slot has MKVM_MEM_LOG_DIRTY_PAGES
+ * (dirty.c), else NULL: one bit per page, little-endian as userspace
+ * reads it, set atomically by write faults under vm->srcu and cleared
+ * under vm->slots_lock. The copies of a slot that a change publishes (the
+ * invalid copy, the moved slot) share it; it is freed with the last of
+ * them (mkvm_memslots_complete()).
+ */
 struct mkvm_memslot {
 	struct rb_node gfn_node[2];
 	struct mkvm_hva_node hva_node[2];
@@ -49,6 +57,7 @@ struct mkvm_memslot {
 	u64 base_gfn;
 	u64 npages;
 	unsigned long userspace_addr;
+	unsigned long *dirty_bitmap;
 };
 
 /*

@@ -26,6 +26,7 @@
 
 #include <linux/mkvm.h>
 
+#include "dirty.h"
 #include "memslot.h"
 #include "mmu.h"
 #include "notifier.h"
@@ -79,8 +80,8 @@ static int region_validate(const struct mkvm_userspace_memory_region *mem)
 
 	if (mem->slot >= MKVM_NR_MEMSLOTS)
 		return -EINVAL;
-	if (mem->flags & ~MKVM_MEM_READONLY)
-		return -EINVAL;	/* unknown, or MKVM_MEM_LOG_DIRTY_PAGES */
+	if (mem->flags & ~(MKVM_MEM_READONLY | MKVM_MEM_LOG_DIRTY_PAGES))
+		return -EINVAL;
 	if (!mem->memory_size)
 		return 0;
 	if (!PAGE_ALIGNED(mem->guest_phys_addr) ||
@@ -112,6 +113,38 @@ static struct mkvm_memslot *slot_create(const struct mkvm_userspace_memory_regio
 	slot->npages = mem->memory_size >> PAGE_SHIFT;
 	slot->userspace_addr = mem->userspace_addr;
 	return slot;
+}
+
+/*
+ * Only the logging flag changes, in place (KVM's KVM_MR_FLAGS_ONLY): the
+ * new slot replaces the old in one publication. Once its grace period is
+ * over no fault still maps from the old version, so what follows covers
+ * every entry: starting to log write-protects (and eagerly splits) the
+ * slot; stopping zaps it, so that faults map blocks again where the host
+ * has them (x86 recovers huge pages by zapping too; arm64 leaves the 4K
+ * entries until something unmaps them).
+ */
+static int slots_change_flags(struct mkvm_vm *vm, struct mkvm_memslot *old,
+			      const struct mkvm_userspace_memory_region *mem)
+{
+	struct mkvm_memslot *new = slot_create(mem);
+
+	lockdep_assert_held(&vm->slots_lock);
+	if (!new)
+		return -ENOMEM;
+	if (mem->flags & MKVM_MEM_LOG_DIRTY_PAGES) {
+		new->dirty_bitmap = mkvm_dirty_bitmap_alloc(new->npages);
+		if (!new->dirty_bitmap) {
+			kfree(new);
+			return -ENOMEM;
+		}
+	}
+	slots_commit(vm, old, new);
+	if (mkvm_slot_logs_dirty(new))
+		mkvm_dirty_log_start(vm, new);
+	else
+		mkvm_mmu_zap_slot(vm, new);
+	return 0;
 }
 
 /**
@@ -150,12 +183,23 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	}
 
 	if (old) {
-		/* Like KVM: an existing slot may only move. */
+		/*
+		 * Like KVM: an existing slot may move, or change its logging
+		 * flag in place; not both at once, and nothing else.
+		 */
 		r = -EINVAL;
 		if (mem->memory_size != old->npages << PAGE_SHIFT ||
 		    mem->userspace_addr != old->userspace_addr ||
-		    mem->flags != old->flags)
+		    (mem->flags ^ old->flags) & ~MKVM_MEM_LOG_DIRTY_PAGES)
 			goto out;
+		if (mem->flags != old->flags) {
+			if (mem->guest_phys_addr != old->base_gfn << PAGE_SHIFT)
+				goto out;
+			r = slots_change_flags(vm, old, mem);
+			if (!r)
+				atomic64_inc(&vm->stat_memslot_updates);
+			goto out;
+		}
 		r = 0;
 		if (mem->guest_phys_addr == old->base_gfn << PAGE_SHIFT)
 			goto out;
@@ -174,6 +218,15 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	if (!old && mkvm_memslot_reserve_id(vm, mem->slot))
 		goto out;
 	new = slot_create(mem);
+	/* A moved slot keeps its log; a new one starts with an empty one. */
+	if (new && mkvm_slot_logs_dirty_flags(mem->flags)) {
+		new->dirty_bitmap = old ? old->dirty_bitmap :
+					  mkvm_dirty_bitmap_alloc(new->npages);
+		if (!new->dirty_bitmap) {
+			kfree(new);
+			new = NULL;
+		}
+	}
 	if (!new) {
 		if (!old)
 			mkvm_memslot_release_id(vm, mem->slot);

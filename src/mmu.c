@@ -24,6 +24,7 @@
 
 #include <linux/mkvm.h>
 
+#include "dirty.h"
 #include "memslot.h"
 #include "mmu.h"
 #include "pgtable.h"
@@ -244,9 +245,13 @@ out:
 static int fault_level(struct mkvm_vm *vm, const struct mkvm_memslot *slot,
 		       u64 gpa, unsigned long hva)
 {
-	int level = host_mapping_level(vm->mm, hva);
+	int level;
 
-	for (; level < MKVM_S2_LEAF_LEVEL; level++) {
+	/* A logging slot is mapped page by page, so each write is seen. */
+	if (mkvm_slot_logs_dirty(slot))
+		return MKVM_S2_LEAF_LEVEL;
+	for (level = host_mapping_level(vm->mm, hva);
+	     level < MKVM_S2_LEAF_LEVEL; level++) {
 		u64 size = mkvm_s2_level_size(level);
 		u64 first = ALIGN_DOWN(gpa, size) >> PAGE_SHIFT;
 
@@ -259,13 +264,16 @@ static int fault_level(struct mkvm_vm *vm, const struct mkvm_memslot *slot,
 	return level;
 }
 
-/* Resolve the host page; sets *writable if it may be mapped writable. */
-static int fault_get_page(unsigned long hva, bool write, bool slot_writable,
+/*
+ * Resolve the host page; sets *writable if it may be mapped writable.
+ * @eager_writable: a read may map it writable too, if the host has it so.
+ */
+static int fault_get_page(unsigned long hva, bool write, bool eager_writable,
 			  struct page **page, bool *writable)
 {
 	*writable = false;
 	/* Map writable whenever the host page already is, as KVM does. */
-	if (slot_writable && get_user_page_fast_only(hva, FOLL_WRITE, page)) {
+	if (eager_writable && get_user_page_fast_only(hva, FOLL_WRITE, page)) {
 		*writable = true;
 		return 0;
 	}
@@ -275,9 +283,14 @@ static int fault_get_page(unsigned long hva, bool write, bool slot_writable,
 	return 0;
 }
 
-/* Install the leaf, or find the one a racing fault installed. */
+/*
+ * Install the leaf, or find the one a racing fault installed. -EAGAIN: a
+ * write met a write-protected block where only pages may be writable (a
+ * logging slot): the caller splits the block and the access faults again.
+ */
 static int fault_map(struct mkvm_s2 *s2, u64 gpa, int level, struct page *page,
-		     unsigned long hva, bool writable, struct mkvm_memcache *mc)
+		     unsigned long hva, bool writable, bool pages_only,
+		     struct mkvm_memcache *mc)
 {
 	u64 size = mkvm_s2_level_size(level);
 	u64 pfn = page_to_pfn(page) - ((hva & (size - 1)) >> PAGE_SHIFT);
@@ -305,6 +318,8 @@ static int fault_map(struct mkvm_s2 *s2, u64 gpa, int level, struct page *page,
 		 */
 		if (WARN_ON_ONCE(mkvm_s2_leaf_pfn(&leaf, gpa) != page_to_pfn(page)))
 			return -EIO;
+		if (pages_only && leaf.level != MKVM_S2_LEAF_LEVEL)
+			return -EAGAIN;
 		mkvm_s2_leaf_relax(&leaf, MKVM_PROT_W);
 	}
 	return 0;
@@ -360,7 +375,7 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	struct mkvm_memslot *slot;
 	struct mkvm_root *root;
 	unsigned long mmu_seq, hva, size;
-	bool writable, slot_writable, installed = false;
+	bool writable, slot_writable, logging, installed = false;
 	struct page *page;
 	int r, idx, level;
 
@@ -400,7 +415,10 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	smp_rmb();
 
 	/* May sleep and take mmap_lock: no mmu_lock here. */
-	r = fault_get_page(hva, write, slot_writable, &page, &writable);
+	logging = mkvm_slot_logs_dirty(slot);
+	/* A logging slot maps reads read-only: the first write must fault. */
+	r = fault_get_page(hva, write, slot_writable && (write || !logging),
+			   &page, &writable);
 	if (r)
 		goto out_srcu;
 	level = fault_level(vm, slot, gpa, hva);
@@ -420,15 +438,34 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	} else {
 		/* A valid root always has its table (root.h). */
 		r = fault_map(root->s2, gpa, level, page, hva, writable,
-			      &vcpu->memcache);
+			      logging, &vcpu->memcache);
 		installed = !r;
 		if (installed && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY) &&
 		    !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED))
 			fault_mark_dirty(page);
+		/* Under mmu_lock: a get or clear that write-protects comes after. */
+		if (installed && writable && logging)
+			mkvm_mark_page_dirty(slot, gpa >> PAGE_SHIFT);
 		vcpu->run->stat_faults++;
 		WRITE_ONCE(vcpu->stat.faults, vcpu->stat.faults + 1);
 	}
 	read_unlock(&vm->mmu_lock);
+
+	if (r == -EAGAIN) {
+		/*
+		 * A write to a block of a logging slot that eager splitting
+		 * did not split: split it now, as arm64 does on the fault,
+		 * from this vCPU's cache (a 1G block takes two pages). The
+		 * split re-expresses what the block maps, nothing new: no
+		 * sequence check. Then the access faults again, on a page.
+		 */
+		write_lock(&vm->mmu_lock);
+		if (!root->invalid)
+			mkvm_s2_split(root->s2, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE,
+				      mkvm_memcache_take, &vcpu->memcache);
+		write_unlock(&vm->mmu_lock);
+		r = 0;
+	}
 
 	if (installed) {
 		/* Where the dirtying used to be: an invalidation may run here. */

@@ -84,6 +84,12 @@ static void *memcache_take(struct mkvm_memcache *mc)
 	return mc->nobjs ? mc->objs[--mc->nobjs] : NULL;
 }
 
+/* mkvm_s2_split()'s page source from a vCPU's cache (its mutex held). */
+void *mkvm_memcache_take(void *mc)
+{
+	return memcache_take(mc);
+}
+
 /* Walk flags: which entries the visitor sees, and when. */
 enum s2_walk_flags {
 	S2_WALK_LEAF		= BIT(0),	/* every non-table entry, valid or not */
@@ -463,6 +469,99 @@ bool mkvm_s2_age(struct mkvm_s2 *s2, u64 addr, u64 size, bool clear)
 {
 	return s2_update_attrs(s2, addr, size, MKVM_PTE_AF,
 			       clear ? MKVM_PTE_AF : 0);
+}
+
+/* Split: replace each block leaf by a table of the next level's leaves. */
+struct s2_split_data {
+	struct mkvm_s2 *s2;
+	void *(*take)(void *arg);
+	void *arg;
+	bool split;
+};
+
+static int s2_split_visitor(const struct s2_visit *v, enum s2_walk_flags which)
+{
+	struct s2_split_data *d = v->arg;
+	u64 child = mkvm_s2_level_size(v->level + 1) >> PAGE_SHIFT;
+	u64 *table;
+	unsigned int i;
+
+	if (v->level == MKVM_S2_LEAF_LEVEL || !s2_pte_valid(v->old))
+		return 0;
+	table = d->take(d->arg);
+	if (!table)
+		return -ENOMEM;
+	/* Same page, same permissions and access flag, one level down. */
+	for (i = 0; i < PTRS_PER_S2; i++)
+		table[i] = v->old + FIELD_PREP(MKVM_PTE_ADDR, i * child);
+	/*
+	 * mmu_lock is held for write: no walker can see the entry between
+	 * the block and the table, so no break-before-make is needed. The
+	 * walker then goes into the new table and splits its blocks too.
+	 */
+	WRITE_ONCE(*v->ptep, virt_to_phys(table) | MKVM_PTE_TABLE | MKVM_PTE_VALID);
+	atomic_long_inc(&d->s2->nr_tables);
+	d->split = true;
+	return 0;
+}
+
+/**
+ * mkvm_s2_split() - map a range with 4K leaves only
+ * @s2: the table (mmu_lock held for write)
+ * @addr: start, page aligned
+ * @size: bytes, page aligned
+ * @take: gives a zeroed table page, or NULL when none is left
+ * @arg: for @take
+ *
+ * Every block leaf that maps part of the range is split, a 1G block into
+ * 2M ones first, each with the block's permissions. On -ENOMEM the blocks
+ * split so far stay split: calling again goes on where it stopped.
+ *
+ * Return: 1 if a block was split, 0 if there was none, or -ENOMEM.
+ */
+int mkvm_s2_split(struct mkvm_s2 *s2, u64 addr, u64 size,
+		  void *(*take)(void *arg), void *arg)
+{
+	struct s2_split_data d = { .s2 = s2, .take = take, .arg = arg };
+	struct s2_walker w = {
+		.cb = s2_split_visitor,
+		.arg = &d,
+		.flags = S2_WALK_LEAF,
+	};
+	int r = s2_walk(s2, addr, size, &w);
+
+	return r ? r : d.split;
+}
+
+static int s2_count_blocks_visitor(const struct s2_visit *v,
+				   enum s2_walk_flags which)
+{
+	unsigned long *blocks = v->arg;
+
+	if (v->level < MKVM_S2_LEAF_LEVEL && s2_pte_valid(v->old))
+		(*blocks)++;
+	return 0;
+}
+
+/* Block leaves (1G and 2M) in the whole table (mmu_lock held). */
+unsigned long mkvm_s2_count_blocks(struct mkvm_s2 *s2)
+{
+	unsigned long blocks = 0;
+	struct s2_walker w = {
+		.cb = s2_count_blocks_visitor,
+		.arg = &blocks,
+		.flags = S2_WALK_LEAF,
+	};
+	u64 end = BIT_ULL(MKVM_S2_IA_BITS), addr = 0, step = mkvm_s2_level_size(1);
+
+	/* 1G at a time from what is populated: empty space costs little. */
+	while ((addr = mkvm_s2_next_populated(s2, addr, end)) < end) {
+		u64 next = min(ALIGN(addr + 1, step), end);
+
+		s2_walk(s2, addr, next - addr, &w);
+		addr = next;
+	}
+	return blocks;
 }
 
 /* Does any valid leaf map part of the range? (mmu_lock held) */

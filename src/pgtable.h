@@ -41,6 +41,7 @@ struct mkvm_memcache {
 
 int mkvm_memcache_topup(struct mkvm_memcache *mc, int min);
 void mkvm_memcache_free(struct mkvm_memcache *mc);
+void *mkvm_memcache_take(void *mc);
 
 /**
  * struct mkvm_s2 - one stage-2 table
@@ -69,6 +70,9 @@ bool mkvm_s2_age(struct mkvm_s2 *s2, u64 addr, u64 size, bool clear);
 bool mkvm_s2_wrprotect(struct mkvm_s2 *s2, u64 addr, u64 size);
 bool mkvm_s2_any_mapped(struct mkvm_s2 *s2, u64 addr, u64 size);
 u64 mkvm_s2_next_populated(struct mkvm_s2 *s2, u64 addr, u64 end);
+int mkvm_s2_split(struct mkvm_s2 *s2, u64 addr, u64 size,
+		  void *(*take)(void *arg), void *arg);
+unsigned long mkvm_s2_count_blocks(struct mkvm_s2 *s2);
 
 /**
  * struct mkvm_s2_leaf - what a lookup found

@@ -111,30 +111,37 @@ static void root_put_locked(struct mkvm_vm *vm, struct mkvm_root *root)
 }
 
 /**
- * mkvm_root_unmap() - zap a root's entries in [@start, @end)
+ * mkvm_root_walk() - run @fn over a root's populated 2M steps
  * @vm: the VM, with mmu_lock held for write
  * @root: a root the caller keeps alive (a reference, or no yield)
  * @start: first guest-physical byte, page aligned
  * @end: the end, page aligned
- * @yield: whether and how to give up mmu_lock between 2M steps
+ * @yield: whether and how to give up mmu_lock between steps
+ * @fn: the step: 0 or 1 ("changed something"), or an errno that stops
+ * @arg: for @fn
  *
  * Re-reads @root->s2 after every yield: the notifier's release may have
- * taken the table meanwhile, which leaves nothing to zap.
+ * taken the table meanwhile, which leaves nothing to do.
  *
- * Return: true if anything was unmapped.
+ * Return: 1 if a step changed something, else 0; or the errno of the
+ * step that stopped the walk.
  */
-bool mkvm_root_unmap(struct mkvm_vm *vm, struct mkvm_root *root, u64 start,
-		     u64 end, enum mkvm_zap_yield yield)
+int mkvm_root_walk(struct mkvm_vm *vm, struct mkvm_root *root, u64 start,
+		   u64 end, enum mkvm_zap_yield yield, mkvm_root_step_t fn,
+		   void *arg)
 {
 	u64 step = mkvm_s2_level_size(2);
-	bool unmapped = false;
+	int changed = 0, r;
 
 	lockdep_assert_held_write(&vm->mmu_lock);
 	while (root->s2 &&
 	       (start = mkvm_s2_next_populated(root->s2, start, end)) < end) {
 		u64 next = min(ALIGN(start + 1, step), end);
 
-		unmapped |= mkvm_s2_unmap(root->s2, start, next - start);
+		r = fn(root->s2, start, next - start, arg);
+		if (r < 0)
+			return r;
+		changed |= r;
 		start = next;
 		if (start >= end)
 			break;
@@ -148,7 +155,19 @@ bool mkvm_root_unmap(struct mkvm_vm *vm, struct mkvm_root *root, u64 start,
 			write_lock(&vm->mmu_lock);
 		}
 	}
-	return unmapped;
+	return changed;
+}
+
+static int unmap_step(struct mkvm_s2 *s2, u64 addr, u64 size, void *arg)
+{
+	return mkvm_s2_unmap(s2, addr, size);
+}
+
+/* Zap a root's entries in [@start, @end): mkvm_root_walk()'s rules. */
+bool mkvm_root_unmap(struct mkvm_vm *vm, struct mkvm_root *root, u64 start,
+		     u64 end, enum mkvm_zap_yield yield)
+{
+	return mkvm_root_walk(vm, root, start, end, yield, unmap_step, NULL) > 0;
 }
 
 #ifdef CONFIG_MKVM_REVERT_SEED_002
@@ -417,6 +436,20 @@ void mkvm_mmu_flush_all(struct mkvm_vm *vm)
 	mkvm_roots_invalidate_locked(vm);
 	write_unlock(&vm->mmu_lock);
 
+#ifdef CONFIG_MKVM_REVERT_SEED_000_SPLIT
+	{
+		/*
+		 * Seed 000's second half, built only to prove its reproducer:
+		 * release frees the eager-split cache, without slots_lock, as
+		 * kvm_uninit_stage2_mmu() did; two releases free it twice.
+		 */
+		struct mkvm_split_cache cache = vm->split_cache;
+
+		mkvm_hook(MKVM_HOOK_FLUSH_DETACHED, true);
+		memset(&vm->split_cache, 0, sizeof(vm->split_cache));
+		mkvm_split_cache_free(&cache);
+	}
+#endif
 #ifdef CONFIG_MKVM_REVERT_SEED_000
 	{
 		struct mkvm_root *root;

@@ -90,6 +90,13 @@ enum mkvm_zap_yield {
 bool mkvm_root_unmap(struct mkvm_vm *vm, struct mkvm_root *root, u64 start,
 		     u64 end, enum mkvm_zap_yield yield);
 
+/* One step of a walk over a root's table: see mkvm_root_walk(). */
+typedef int (*mkvm_root_step_t)(struct mkvm_s2 *s2, u64 addr, u64 size,
+				void *arg);
+int mkvm_root_walk(struct mkvm_vm *vm, struct mkvm_root *root, u64 start,
+		   u64 end, enum mkvm_zap_yield yield, mkvm_root_step_t fn,
+		   void *arg);
+
 /*
  * Every root on the list, with mmu_lock held throughout (no yield):
  * roots at zero included, which map nothing.

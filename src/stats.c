@@ -76,20 +76,25 @@ static void vm_stats_show_vcpus(struct seq_file *m, struct mkvm_vm *vm)
 
 static void vm_stats_show_roots(struct seq_file *m, struct mkvm_vm *vm)
 {
-	unsigned long roots = 0, invalid = 0, tables = 0;
+	unsigned long roots = 0, invalid = 0, tables = 0, blocks = 0;
 	struct mkvm_root *root;
 
 	read_lock(&vm->mmu_lock);
 	mkvm_for_each_root(vm, root) {
 		roots++;
 		invalid += root->invalid;
-		if (root->s2)
-			tables += atomic_long_read(&root->s2->nr_tables);
+		if (!root->s2)
+			continue;
+		tables += atomic_long_read(&root->s2->nr_tables);
+		/* A walk: cheap enough for a debugfs read, not for a hot path. */
+		if (!root->invalid)
+			blocks += mkvm_s2_count_blocks(root->s2);
 	}
 	read_unlock(&vm->mmu_lock);
 	seq_printf(m, "roots %lu\n", roots);
 	seq_printf(m, "roots_invalid %lu\n", invalid);
 	seq_printf(m, "s2_tables %lu\n", tables);
+	seq_printf(m, "s2_blocks %lu\n", blocks);
 	seq_printf(m, "roots_invalidations %lld\n",
 		   atomic64_read(&vm->stat_roots_invalidations));
 	seq_printf(m, "roots_torn_down %lld\n",

@@ -25,8 +25,9 @@
  *      run the roots' teardown worker to the end, so that every root is
  *      freed and no work is left queued; free the pfn caches (they hold
  *      no page references);
- *   5. free the memslots, then clean up the SRCU that protected them; no
- *      reader is left: ioctls hold an fd, callbacks are gone since step 2;
+ *   5. free the memslots and the eager-split cache, then clean up the
+ *      SRCU that protected the memslots; no reader is left: ioctls hold
+ *      an fd, callbacks are gone since step 2;
  *   6. mmdrop() the creator's mm, last, as nothing above needs it;
  *   7. free the VM.
  */
@@ -44,6 +45,7 @@
 
 #include "main.h"
 #include "mmu.h"
+#include "dirty.h"
 #include "notifier.h"
 #include "root.h"
 #include "stats.h"
@@ -83,6 +85,8 @@ static void mkvm_vm_destroy(struct mkvm_vm *vm)
 
 	lockdep_assert_not_held(&vm->slots_lock);
 	mkvm_memslots_destroy(vm);
+	/* Its one other freer holds slots_lock, which nobody can take now. */
+	mkvm_split_cache_free(&vm->split_cache);
 	cleanup_srcu_struct(&vm->srcu);
 
 	mmdrop(vm->mm);
@@ -142,6 +146,33 @@ static long mkvm_vm_ioctl_clock_enable_user(struct mkvm_vm *vm,
 	return mkvm_vm_ioctl_clock_enable(vm, &en);
 }
 
+static long mkvm_vm_ioctl_enable_cap_user(struct mkvm_vm *vm, void __user *argp)
+{
+	struct mkvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	return mkvm_vm_ioctl_enable_cap(vm, &cap);
+}
+
+static long mkvm_vm_ioctl_get_dirty_log_user(struct mkvm_vm *vm, void __user *argp)
+{
+	struct mkvm_dirty_log log;
+
+	if (copy_from_user(&log, argp, sizeof(log)))
+		return -EFAULT;
+	return mkvm_vm_ioctl_get_dirty_log(vm, &log);
+}
+
+static long mkvm_vm_ioctl_clear_dirty_log_user(struct mkvm_vm *vm, void __user *argp)
+{
+	struct mkvm_clear_dirty_log log;
+
+	if (copy_from_user(&log, argp, sizeof(log)))
+		return -EFAULT;
+	return mkvm_vm_ioctl_clear_dirty_log(vm, &log);
+}
+
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -170,6 +201,12 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_vm_ioctl_clock_enable_user(vm, (void __user *)arg);
 	case MKVM_CLOCK_DISABLE:
 		return mkvm_vm_ioctl_clock_disable(vm, arg);
+	case MKVM_ENABLE_CAP:
+		return mkvm_vm_ioctl_enable_cap_user(vm, (void __user *)arg);
+	case MKVM_GET_DIRTY_LOG:
+		return mkvm_vm_ioctl_get_dirty_log_user(vm, (void __user *)arg);
+	case MKVM_CLEAR_DIRTY_LOG:
+		return mkvm_vm_ioctl_clear_dirty_log_user(vm, (void __user *)arg);
 	case MKVM_INVALIDATE_ROOTS:
 		if (arg)
 			return -EINVAL;

@@ -13,6 +13,7 @@
 #include <linux/xarray.h>
 
 #include "clock.h"
+#include "dirty.h"
 #include "memslot.h"
 #include "pfncache.h"
 
@@ -65,6 +66,10 @@ struct mkvm_vm {
 	struct mkvm_memslots __memslots[2];
 	/* The active set: written under @slots_lock, read under @srcu. */
 	struct mkvm_memslots __rcu *memslots;
+	/* Dirty logging (dirty.c): these three under @slots_lock. */
+	bool manual_dirty_log_protect;
+	u64 eager_split_chunk;		/* bytes; 0: no eager splitting */
+	struct mkvm_split_cache split_cache;
 	struct srcu_struct srcu;
 
 	/*

@@ -51,13 +51,17 @@
 #define MKVM_CAP_RUN		7	/* MKVM_RUN and the software vCPU: 1 */
 #define MKVM_CAP_MAX_RUN_OPS	8	/* ops in one MKVM_RUN program */
 #define MKVM_CAP_NR_GPCS	9	/* pfn caches per VM: id < value */
+/* MKVM_GET_DIRTY_LOG, MKVM_CLEAR_DIRTY_LOG: the flags MKVM_ENABLE_CAP takes */
+#define MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT 10
+/* Eager splitting when logging starts: the chunk size in bytes, 0 = off */
+#define MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE	11
 
 /*
  * VM ioctls, on a VM fd.
  */
 
 /* Memory slot flags. */
-#define MKVM_MEM_LOG_DIRTY_PAGES	(1U << 0)	/* reserved, -EINVAL */
+#define MKVM_MEM_LOG_DIRTY_PAGES	(1U << 0)	/* log guest writes: MKVM_GET_DIRTY_LOG */
 #define MKVM_MEM_READONLY		(1U << 1)
 
 /**
@@ -208,6 +212,70 @@ struct mkvm_clock_enable {
  * must be 0 (-EINVAL).
  */
 #define MKVM_INVALIDATE_ROOTS	_IO(MKVMIO, 0xac)
+
+/**
+ * struct mkvm_enable_cap - MKVM_ENABLE_CAP argument
+ * @cap: MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT or MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE
+ * @flags: 0
+ * @args: the capability's arguments; unused ones must be 0
+ *
+ * MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT: @args[0] is 0 or
+ * MKVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE. With it, MKVM_GET_DIRTY_LOG only
+ * reads the log, and MKVM_CLEAR_DIRTY_LOG clears and write-protects.
+ * MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE: @args[0] is 0 (off) or a block size
+ * (2M or 1G): enabling logging splits block mappings into 4K ones, this
+ * much at a time; only while the VM has no memslot (-EINVAL after).
+ * Errors: -EINVAL (unknown cap, flags, args).
+ */
+struct mkvm_enable_cap {
+	__u32 cap;
+	__u32 flags;
+	__u64 args[4];
+};
+
+#define MKVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE	(1ULL << 0)
+
+#define MKVM_ENABLE_CAP		_IOW(MKVMIO, 0xad, struct mkvm_enable_cap)
+
+/**
+ * struct mkvm_dirty_log - MKVM_GET_DIRTY_LOG argument
+ * @slot: a slot with MKVM_MEM_LOG_DIRTY_PAGES
+ * @padding: 0
+ * @dirty_bitmap: where to write one bit per page of the slot (bit i of
+ *	the little-endian bitmap is the slot's page i), rounded up to 64 bits
+ *
+ * Copies the pages guest writes dirtied since logging started or the last
+ * clear. Without manual protect it also clears them and write-protects
+ * them again, so the next write is logged. Errors: -EINVAL (slot id out
+ * of range, padding), -ENOENT (no such slot, or it does not log), -EFAULT.
+ */
+struct mkvm_dirty_log {
+	__u32 slot;
+	__u32 padding;
+	__u64 dirty_bitmap;
+};
+
+#define MKVM_GET_DIRTY_LOG	_IOW(MKVMIO, 0xae, struct mkvm_dirty_log)
+
+/**
+ * struct mkvm_clear_dirty_log - MKVM_CLEAR_DIRTY_LOG argument
+ * @slot: a slot with MKVM_MEM_LOG_DIRTY_PAGES
+ * @num_pages: pages, a multiple of 64 unless the range ends with the slot
+ * @first_page: the slot's first page to clear, a multiple of 64
+ * @dirty_bitmap: bit i set: clear page @first_page + i (and write-protect it)
+ *
+ * Needs manual protect (MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT). Errors:
+ * -EINVAL (slot id out of range, manual protect off, misaligned or
+ * out-of-slot range), -ENOENT (no such slot, or it does not log), -EFAULT.
+ */
+struct mkvm_clear_dirty_log {
+	__u32 slot;
+	__u32 num_pages;
+	__u64 first_page;
+	__u64 dirty_bitmap;
+};
+
+#define MKVM_CLEAR_DIRTY_LOG	_IOWR(MKVMIO, 0xaf, struct mkvm_clear_dirty_log)
 
 /*
  * vCPU ioctls, on a vCPU fd.
