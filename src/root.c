@@ -46,13 +46,13 @@ static struct mkvm_root *root_alloc(void)
 /* No lock: nothing can reach @root any more. May sleep. */
 static void root_free(struct mkvm_vm *vm, struct mkvm_root *root)
 {
+	might_sleep();
 	if (root->s2) {
 		mkvm_s2_destroy(root->s2);
 		kfree(root->s2);
 	}
 	kfree(root);
 	mkvm_stat_dec(MKVM_STAT_ROOTS);
-	atomic64_inc(&vm->stat_roots_freed);
 }
 
 static void root_audit_add(struct mkvm_vm *vm, struct mkvm_root *root)
@@ -91,6 +91,7 @@ static void roots_free(struct mkvm_vm *vm, struct list_head *dead)
 	list_for_each_entry_safe(root, tmp, dead, link) {
 		list_del(&root->link);
 		root_free(vm, root);
+		atomic64_inc(&vm->stat_roots_freed);
 	}
 }
 
@@ -198,6 +199,7 @@ static void root_teardown_inline(struct mkvm_vm *vm, struct mkvm_root *root)
  */
 void mkvm_root_put(struct mkvm_vm *vm, struct mkvm_root *root)
 {
+	lockdep_assert_not_held(&vm->mmu_lock);
 	if (!refcount_dec_and_test(&root->refcount))
 		return;
 #ifdef CONFIG_MKVM_REVERT_SEED_002
@@ -245,7 +247,7 @@ static void roots_teardown_work(struct work_struct *work)
 
 	write_lock(&vm->mmu_lock);
 	for (;;) {
-		bool found = false;
+		bool found = false, last;
 
 		mkvm_for_each_root(vm, root) {
 			if (root->teardown_pending) {
@@ -266,10 +268,12 @@ static void roots_teardown_work(struct work_struct *work)
 		atomic64_inc(&vm->stat_roots_torn_down);
 		/*
 		 * It maps nothing now: the VM's reference may go (root.h). No
-		 * wake-up at zero: this run reaps it below.
+		 * wake-up at zero: this run reaps it below. At zero, check the
+		 * rule every walker that skips zero-count roots relies on.
 		 */
-		if (refcount_dec_and_test(&root->refcount))
-			continue;
+		last = refcount_dec_and_test(&root->refcount);
+		WARN_ON_ONCE(last && root->s2 &&
+			     mkvm_s2_next_populated(root->s2, 0, ROOT_END) != ROOT_END);
 #endif
 	}
 	roots_reap_locked(vm, &dead);
@@ -302,7 +306,7 @@ void mkvm_roots_invalidate_locked(struct mkvm_vm *vm)
 		roots_wake_teardown(vm);
 }
 
-/* MKVM_INVALIDATE_ROOTS, and memslot deletion when it is the cheaper zap. */
+/* MKVM_INVALIDATE_ROOTS (memslot_update.c says why deletion does not use it). */
 void mkvm_mmu_invalidate_roots(struct mkvm_vm *vm)
 {
 	write_lock(&vm->mmu_lock);
@@ -495,6 +499,7 @@ void mkvm_roots_init(struct mkvm_vm *vm)
  */
 void mkvm_roots_destroy(struct mkvm_vm *vm)
 {
+	might_sleep();
 	write_lock(&vm->mmu_lock);
 	mkvm_roots_invalidate_locked(vm);
 	write_unlock(&vm->mmu_lock);

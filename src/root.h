@@ -46,10 +46,13 @@ struct mkvm_vm;
  * a notifier unaware of a mapping (seed 002's bug), and a walker that
  * skips a root at zero misses nothing.
  *
- * Freeing. Only the teardown worker frees, and only roots at zero: it
- * takes them off the list under mmu_lock for write and frees them after
- * unlocking. A put never frees; at zero it wakes the worker. VM destroy
- * runs the worker last, when nothing else holds a reference.
+ * Freeing. Only the teardown worker frees a root that was ever on the
+ * list, and only at zero: it takes it off under mmu_lock for write and
+ * frees it after unlocking. A put never frees; at zero it wakes the
+ * worker. VM destroy runs the worker last, when nothing else holds a
+ * reference. (A vCPU's spare root that lost the race to be installed was
+ * never published, and is freed where it was made; the notifier's
+ * release frees tables, @s2, not roots.)
  */
 struct mkvm_root {
 	struct mkvm_s2 *s2;

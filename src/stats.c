@@ -57,18 +57,24 @@ static int module_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(module_stats);
 
-/* The per-vCPU counters, summed: vCPUs are freed only after this file. */
+/*
+ * The per-vCPU counters, summed under vm->lock: a vCPU whose fd could not
+ * be made is erased and freed under it (vcpu.c), the others live until
+ * after this file is gone.
+ */
 static void vm_stats_show_vcpus(struct seq_file *m, struct mkvm_vm *vm)
 {
 	struct mkvm_vcpu_stat sum = { };
 	struct mkvm_vcpu *vcpu;
 	unsigned long i;
 
+	mutex_lock(&vm->lock);
 	xa_for_each(&vm->vcpus, i, vcpu) {
 		sum.faults += READ_ONCE(vcpu->stat.faults);
 		sum.fault_retries += READ_ONCE(vcpu->stat.fault_retries);
 		sum.root_loads += READ_ONCE(vcpu->stat.root_loads);
 	}
+	mutex_unlock(&vm->lock);
 	seq_printf(m, "faults %llu\n", sum.faults);
 	seq_printf(m, "fault_retries %llu\n", sum.fault_retries);
 	seq_printf(m, "root_loads %llu\n", sum.root_loads);

@@ -21,7 +21,8 @@
  *      the last users that hold no reference (they cope with no stage-2);
  *   3. free the vCPUs (no vCPU fd is left, so nothing runs on them),
  *      which puts the roots they ran on;
- *   4. flush stage-2 (release normally did; this finds no table then),
+ *   4. flush stage-2 (unregister's release always did: this finds no
+ *      table, and is there so that destroy does not depend on it),
  *      run the roots' teardown worker to the end, so that every root is
  *      freed and no work is left queued; free the pfn caches (they hold
  *      no page references);

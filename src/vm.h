@@ -138,9 +138,9 @@ struct mkvm_vm {
 	 */
 	atomic64_t stat_zapped;
 	atomic64_t stat_invalid_root_zaps;	/* notifier zaps that hit an invalid root */
-	atomic64_t stat_roots_invalidations;	/* MKVM_INVALIDATE_ROOTS and slot deletions */
+	atomic64_t stat_roots_invalidations;	/* MKVM_INVALIDATE_ROOTS calls */
 	atomic64_t stat_roots_torn_down;	/* roots the worker zapped */
-	atomic64_t stat_roots_freed;
+	atomic64_t stat_roots_freed;		/* by the worker, once they were used */
 	atomic64_t stat_age_calls;	/* aging handler runs on a live table */
 	atomic64_t stat_age_young;	/* ... that found an accessed entry */
 	atomic64_t stat_memslot_updates;
