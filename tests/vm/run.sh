@@ -337,12 +337,15 @@ start=$(date +%s)
 [ -n "$tests" ] || tests=$(make -s -C "$top/tests" list)
 [ "$tests" = none ] && tests=""
 # One 1G hugetlb page, reserved at boot while memory is still contiguous,
-# for mmu's 1G stage-2 block test; lanes give the guest 3G so that a free,
-# 1G-aligned gigabyte exists beside the kernel and the initramfs. Only for
-# runs of mmu: kmemleak tracks a boot-time reservation like an object and
-# scans its gigabyte on every pass, over a minute under TCG with KASAN.
+# for mmu's 1G stage-2 block test and dirty's 1G split; lanes give the
+# guest 3G so that a free, 1G-aligned gigabyte exists beside the kernel and
+# the initramfs. Only for runs of those: kmemleak tracks a boot-time
+# reservation like an object and scans its gigabyte on every pass, over a
+# minute under TCG with KASAN.
 HUGE_1G=""
-case " $tests " in *" mmu "* | *" mmu:"*) HUGE_1G="hugepagesz=1G hugepages=1" ;; esac
+case " $tests " in
+*" mmu "* | *" mmu:"* | *" dirty "* | *" dirty:"*) HUGE_1G="hugepagesz=1G hugepages=1" ;;
+esac
 if [ "$mode" = demo ]; then
 	log "lane $lane: kernel $KVER ($KIMAGE), demo"
 else
