@@ -155,15 +155,15 @@ TEST(memory_region_misaligned_einval)
 	close(vm);
 }
 
-/* Only READONLY is a valid flag; dirty logging is reserved; ids are bounded. */
+/* Only READONLY and LOG_DIRTY_PAGES are flags; ids are bounded. */
 TEST(memory_region_flags_and_ids_einval)
 {
 	int vm = mkvm_vm_create();
 	int nr = ASSERT_OK(ioctl(vm, MKVM_CHECK_EXTENSION, MKVM_CAP_NR_MEMSLOTS));
 	char *mem = mkvm_map_anon(PAGE_SIZE);
 
-	ASSERT_ERRNO(mkvm_set_region(vm, 0, MKVM_MEM_LOG_DIRTY_PAGES, 0, PAGE_SIZE, mem),
-		     EINVAL);
+	ASSERT_ERRNO(mkvm_set_region(vm, 0, MKVM_MEM_LOG_DIRTY_PAGES | 1U << 2, 0,
+				     PAGE_SIZE, mem), EINVAL);
 	ASSERT_ERRNO(mkvm_set_region(vm, 0, 1U << 2, 0, PAGE_SIZE, mem), EINVAL);
 	ASSERT_ERRNO(mkvm_set_region(vm, 0, 1U << 31, 0, PAGE_SIZE, mem), EINVAL);
 	ASSERT_ERRNO(mkvm_set_region(vm, nr, 0, 0, PAGE_SIZE, mem), EINVAL);
@@ -171,8 +171,8 @@ TEST(memory_region_flags_and_ids_einval)
 	ASSERT_ERRNO(mkvm_set_region(vm, nr, 0, 0, 0, NULL), EINVAL);
 	ASSERT_OK(mkvm_set_region(vm, nr - 1, MKVM_MEM_READONLY, 0, PAGE_SIZE, mem));
 	/* A delete validates the id and the flags too. */
-	ASSERT_ERRNO(mkvm_set_region(vm, nr - 1, MKVM_MEM_LOG_DIRTY_PAGES, 0, 0, NULL),
-		     EINVAL);
+	ASSERT_ERRNO(mkvm_set_region(vm, nr - 1, MKVM_MEM_READONLY | 1U << 3, 0, 0,
+				     NULL), EINVAL);
 	ASSERT_ERRNO(mkvm_set_region(vm, nr - 1, 1U << 9, 0, 0, NULL), EINVAL);
 	ASSERT_EQ(mkvm_vm_stat("memslots"), 1);
 	ASSERT_OK(mkvm_set_region(vm, nr - 1, 0, 0, 0, NULL));

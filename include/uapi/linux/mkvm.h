@@ -74,10 +74,11 @@
  *	page aligned
  *
  * Creating a slot needs a free id and a guest-physical range that overlaps
- * no other slot. An existing slot can only be deleted (size 0) or moved
- * (same size, flags and userspace_addr, new guest_phys_addr).
+ * no other slot. An existing slot can only be deleted (size 0), moved
+ * (same size, flags and userspace_addr, new guest_phys_addr), or start or
+ * stop logging (only MKVM_MEM_LOG_DIRTY_PAGES differs), one at a time.
  *
- * Errors: -EINVAL (bad id, unknown or reserved flag, misalignment, size or
+ * Errors: -EINVAL (bad id, unknown flag, misalignment, size or
  * address beyond the limits, wrap-around, a tagged userspace_addr, an
  * illegal change to an existing slot, deleting a slot that does not
  * exist), -EFAULT (the userspace range is not valid for the process),
