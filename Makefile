@@ -76,7 +76,7 @@ demo:
 # Benchmarks print rates and ratios against a baseline measured in the
 # same guest; they assert nothing about speed.
 bench:
-	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --tests "bench_fault_rate bench_gpc bench_scale bench_slots" --name bench
+	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --tests "bench_fault_rate bench_gpc bench_scale bench_slots bench_dirty" --name bench
 
 checkpatch:
 	tests/checkpatch.sh
