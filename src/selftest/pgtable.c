@@ -125,6 +125,45 @@ static bool __init st_wrprotect(struct mkvm_s2 *s2, struct mkvm_memcache *mc)
 	       mkvm_s2_leaf_prot(&leaf) == MKVM_PROT_R;
 }
 
+/*
+ * Split: a 1G block split for one page becomes 2M blocks and, around that
+ * page, 4K pages, every one translating as the block did, with its
+ * permissions; a second split there finds nothing left to split; and an
+ * empty page source stops it with -ENOMEM, leaving the block whole.
+ */
+static void * __init st_take_none(void *arg)
+{
+	return NULL;
+}
+
+static bool __init st_split(struct mkvm_s2 *s2, struct mkvm_memcache *mc)
+{
+	u64 addr = 11ULL << 30, pfn = 3ULL << 18;
+	u64 probe[] = { 0, 77, 511, 512, 262143 };
+	unsigned long blocks = mkvm_s2_count_blocks(s2);
+	struct mkvm_s2_leaf leaf;
+	unsigned int i;
+
+	if (mkvm_s2_map(s2, addr, 1, pfn, MKVM_PROT_R, mc) ||
+	    mkvm_s2_split(s2, addr, PAGE_SIZE, st_take_none, NULL) != -ENOMEM ||
+	    !mkvm_s2_lookup(s2, addr, &leaf) || leaf.level != 1)
+		return false;
+	if (mkvm_s2_split(s2, addr + 77 * PAGE_SIZE, PAGE_SIZE, mkvm_memcache_take, mc) != 1 ||
+	    mkvm_s2_split(s2, addr + 77 * PAGE_SIZE, PAGE_SIZE, mkvm_memcache_take, mc) != 0)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(probe); i++) {
+		u64 a = addr + probe[i] * PAGE_SIZE;
+
+		if (!mkvm_s2_lookup(s2, a, &leaf) ||
+		    leaf.level != (probe[i] < 512 ? MKVM_S2_LEAF_LEVEL : 2) ||
+		    mkvm_s2_leaf_pfn(&leaf, a) != pfn + probe[i] ||
+		    mkvm_s2_leaf_prot(&leaf) != MKVM_PROT_R)
+			return false;
+	}
+	/* The 1G block is now 511 2M blocks and 512 pages. */
+	return mkvm_s2_count_blocks(s2) == blocks + 511;
+}
+
 int __init mkvm_pgtable_selftest(void)
 {
 	struct mkvm_memcache mc = { 0 };
@@ -145,7 +184,8 @@ int __init mkvm_pgtable_selftest(void)
 			goto out;
 	}
 	if (!st_giant(&s2, &mc) || mkvm_memcache_topup(&mc, MKVM_MEMCACHE_MIN) ||
-	    !st_wrprotect(&s2, &mc))
+	    !st_wrprotect(&s2, &mc) || mkvm_memcache_topup(&mc, MKVM_MEMCACHE_MIN) ||
+	    !st_split(&s2, &mc))
 		goto out;
 	/* Unmapping everything frees every table below the root. */
 	mkvm_s2_unmap(&s2, 0, 1ULL << MKVM_S2_IA_BITS);
