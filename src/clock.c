@@ -55,8 +55,7 @@ static enum hrtimer_restart clock_tick(struct hrtimer *timer)
 		/* Ticks before the even version: pairs with the reader's second rmb. */
 		smp_wmb();
 		WRITE_ONCE(page->version, ++clk->version);
-		/* No dirty PTE maps what the kernel wrote: mark the page. */
-		SetPageDirty(gpc->page);
+		mkvm_gpc_mark_dirty(gpc);
 		atomic64_inc(&clk->writes);
 		refresh = false;
 	} else {

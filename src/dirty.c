@@ -13,12 +13,15 @@
  *
  * Locks: every log operation (start, get, clear) and the eager-split
  * cache hold vm->slots_lock, which keeps the slot from changing under
- * them and orders them with each other. Faults set bits without it
+ * them and orders them with each other (vm.h: slots_lock comes before
+ * mmu_lock, and before mmap_lock, which copying to and from userspace may
+ * take). Faults set bits without it
  * (set_bit_le(), under vm->srcu); get and clear take bits with atomic
  * read-modify-writes, then write-protect under mmu_lock for write, all
  * before returning: a write that lands after the ioctl returned faults
- * and is logged again. Only guest writes are logged: the process writing
- * its own memory is not (as in KVM).
+ * and is logged again. Guest writes are logged, and the kernel's writes
+ * through a pfn cache keyed by guest-physical address (pfncache.c); the
+ * process writing its own memory is not (as in KVM).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -37,6 +40,11 @@
 
 unsigned long *mkvm_dirty_bitmap_alloc(u64 npages)
 {
+	/*
+	 * The log is set with set_bit_le() and read back as native longs:
+	 * the same bits only on 64-bit little-endian, all mkvm supports.
+	 */
+	BUILD_BUG_ON(BITS_PER_LONG != 64 || IS_ENABLED(CONFIG_CPU_BIG_ENDIAN));
 	return kvzalloc(mkvm_dirty_bitmap_bytes(npages), GFP_KERNEL_ACCOUNT);
 }
 
@@ -160,6 +168,8 @@ static void split_slot(struct mkvm_vm *vm, const struct mkvm_memslot *slot)
 			continue;
 		tries = 0;
 		addr = next;
+		/* A large slot has many chunks, mostly empty: share the CPU. */
+		cond_resched();
 	}
 }
 
@@ -169,17 +179,18 @@ static void split_slot(struct mkvm_vm *vm, const struct mkvm_memslot *slot)
  * @slot: the slot, published, after the grace period that retired its
  *	non-logging version: no fault still maps it without logging
  *
- * Splits its blocks if the VM asked for eager splitting, then
- * write-protects every entry that maps it, in every root.
+ * Write-protects every entry that maps it, in every root, then splits its
+ * blocks if the VM asked for eager splitting.
  */
 void mkvm_dirty_log_start(struct mkvm_vm *vm, struct mkvm_memslot *slot)
 {
 	lockdep_assert_held(&vm->slots_lock);
-	if (vm->eager_split_chunk)
-		split_slot(vm, slot);
 	write_lock(&vm->mmu_lock);
 	wrprotect_gfns(vm, slot->base_gfn, slot->base_gfn + slot->npages);
 	write_unlock(&vm->mmu_lock);
+	/* As arm64: protected first, so the split copies read-only entries. */
+	if (vm->eager_split_chunk)
+		split_slot(vm, slot);
 }
 
 /* The logging slot @id, with vm->slots_lock held: or -EINVAL, -ENOENT. */
@@ -251,8 +262,11 @@ int mkvm_vm_ioctl_get_dirty_log(struct mkvm_vm *vm, const struct mkvm_dirty_log 
 			buf[w] = READ_ONCE(slot->dirty_bitmap[w]);
 	} else {
 		write_lock(&vm->mmu_lock);
-		for (w = 0; w < words; w++)
+		for (w = 0; w < words; w++) {
 			buf[w] = take_and_protect(vm, slot, w, ~0UL);
+			/* Each word stands alone: yield between them. */
+			cond_resched_rwlock_write(&vm->mmu_lock);
+		}
 		write_unlock(&vm->mmu_lock);
 	}
 	r = 0;
@@ -276,18 +290,11 @@ int mkvm_vm_ioctl_clear_dirty_log(struct mkvm_vm *vm,
 {
 	size_t bytes = DIV_ROUND_UP((u64)log->num_pages, 64) * 8;
 	struct mkvm_memslot *slot;
-	unsigned long *buf, w;
+	unsigned long *buf = NULL, w;
 	int r;
 
 	if (log->first_page & 63)
 		return -EINVAL;
-	buf = kvmalloc(bytes ? bytes : 8, GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
-	r = -EFAULT;
-	if (copy_from_user(buf, u64_to_user_ptr(log->dirty_bitmap), bytes))
-		goto out_free;
-
 	mutex_lock(&vm->slots_lock);
 	slot = logging_slot(vm, log->slot);
 	r = PTR_ERR_OR_ZERO(slot);
@@ -299,18 +306,30 @@ int mkvm_vm_ioctl_clear_dirty_log(struct mkvm_vm *vm,
 	    (log->num_pages < slot->npages - log->first_page &&
 	     (log->num_pages & 63)))
 		goto out;
+	r = 0;
+	if (!bytes)
+		goto out;
+	/* Sized by the slot now: at most its bitmap. */
+	r = -ENOMEM;
+	buf = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		goto out;
+	r = -EFAULT;
+	if (copy_from_user(buf, u64_to_user_ptr(log->dirty_bitmap), bytes))
+		goto out;
 	/* Bits past num_pages in the last word are not the caller's to clear. */
 	if (log->num_pages & 63)
 		buf[bytes / 8 - 1] &= BIT_ULL(log->num_pages & 63) - 1;
 	write_lock(&vm->mmu_lock);
-	for (w = 0; w < bytes / 8; w++)
+	for (w = 0; w < bytes / 8; w++) {
 		if (buf[w])
 			take_and_protect(vm, slot, log->first_page / 64 + w, buf[w]);
+		cond_resched_rwlock_write(&vm->mmu_lock);
+	}
 	write_unlock(&vm->mmu_lock);
 	r = 0;
 out:
 	mutex_unlock(&vm->slots_lock);
-out_free:
 	kvfree(buf);
 	return r;
 }

@@ -14,6 +14,12 @@ struct mkvm_userspace_memory_region;
 #define MKVM_GUEST_PHYS_BITS	48
 /* One slot may cover at most the whole guest-physical space. */
 #define MKVM_MAX_GFN		(1ULL << (MKVM_GUEST_PHYS_BITS - PAGE_SHIFT))
+/*
+ * ... and at most KVM's KVM_MEM_MAX_NR_PAGES pages (8 TiB): a logging
+ * slot's bitmap, and the copy a get makes, stay below 256 MiB, well within
+ * what kvmalloc() takes.
+ */
+#define MKVM_MEM_MAX_NR_PAGES	((1ULL << 31) - 1)
 
 /*
  * A memory slot is immutable once published: a change builds a new slot

@@ -89,7 +89,8 @@ static int region_validate(const struct mkvm_userspace_memory_region *mem)
 	    !PAGE_ALIGNED(mem->userspace_addr))
 		return -EINVAL;
 	if (check_add_overflow(mem->guest_phys_addr, mem->memory_size, &end) ||
-	    end > MKVM_MAX_GFN << PAGE_SHIFT)
+	    end > MKVM_MAX_GFN << PAGE_SHIFT ||
+	    mem->memory_size >> PAGE_SHIFT > MKVM_MEM_MAX_NR_PAGES)
 		return -EINVAL;
 	/* As KVM: a tagged address (arm64 TBI, x86 LAM) is not an hva. */
 	if (mem->userspace_addr != untagged_addr(mem->userspace_addr))

@@ -73,6 +73,7 @@
 
 #include <linux/mkvm.h>
 
+#include "dirty.h"
 #include "memslot.h"
 #include "pfncache.h"
 #include "testhooks.h"
@@ -553,6 +554,30 @@ long mkvm_vm_ioctl_gpc_deactivate(struct mkvm_vm *vm, unsigned long id)
 }
 
 /**
+ * mkvm_gpc_mark_dirty() - the kernel wrote through a valid cache
+ * @gpc: the cache, checked valid, its lock held, under vm->srcu
+ *
+ * No dirty PTE maps what the kernel wrote: the page is marked while the
+ * cache holds it. A GPA-keyed cache's write is a write to guest memory,
+ * and goes into its slot's dirty log when it logs, as KVM's
+ * kvm_gpc_mark_dirty_in_slot() does (a valid cache's memslots are the
+ * active ones, so the slot is there).
+ */
+void mkvm_gpc_mark_dirty(struct mkvm_gpc *gpc)
+{
+	struct mkvm_memslot *slot;
+	u64 gfn = gpc->gpa >> PAGE_SHIFT;
+
+	lockdep_assert_held(&gpc->lock);
+	SetPageDirty(gpc->page);
+	if (gpc->hva_keyed)
+		return;
+	slot = mkvm_gfn_to_memslot(mkvm_memslots(gpc->vm), gfn);
+	if (slot && mkvm_slot_logs_dirty(slot))
+		mkvm_mark_page_dirty(slot, gfn);
+}
+
+/**
  * mkvm_vm_ioctl_gpc_access() - MKVM_GPC_READ and MKVM_GPC_WRITE
  * @vm: the VM
  * @arg: the request; a read's value is returned in @arg->data
@@ -603,8 +628,7 @@ long mkvm_vm_ioctl_gpc_access(struct mkvm_vm *vm, struct mkvm_gpc_access *arg,
 	p = gpc->khva + arg->offset;
 	if (write) {
 		WRITE_ONCE(*p, arg->data);
-		/* Nothing maps it through a dirty PTE: say so while it is ours. */
-		SetPageDirty(gpc->page);
+		mkvm_gpc_mark_dirty(gpc);
 	} else {
 		arg->data = READ_ONCE(*p);
 	}

@@ -57,6 +57,7 @@ struct mkvm_gpc {
 
 struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create);
 bool mkvm_gpc_check(struct mkvm_gpc *gpc);
+void mkvm_gpc_mark_dirty(struct mkvm_gpc *gpc);
 int mkvm_gpc_refresh(struct mkvm_gpc *gpc, unsigned int max_tries);
 void mkvm_gpc_release(struct mkvm_vm *vm);
 

@@ -29,6 +29,8 @@ struct mm_struct;
  *
  * Lock order, outermost first (KVM's):
  *   vm->lock  ->  vm->slots_lock  ->  vm->mn_invalidate_lock (memslot swap)
+ *   vm->slots_lock  ->  vm->mmu_lock (zaps, dirty logging)
+ *   vm->slots_lock  ->  mm's mmap_lock (a dirty log copied to userspace)
  *   gpc->lock  ->  vm->mn_invalidate_lock (a pfn cache refresh's check)
  *   srcu_read_lock(&vm->srcu)  ->  mm's mmap_lock (gup)  ->  vm->mmu_lock
  *   vm->lock  ->  gpc->refresh_lock  ->  gpc->lock (pfn caches)

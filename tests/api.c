@@ -268,6 +268,11 @@ TEST(memory_region_limits_einval)
 	ASSERT_ERRNO(mkvm_set_region(vm, 1, 0, -PAGE_SIZE, 2 * PAGE_SIZE, mem), EINVAL);
 	ASSERT_ERRNO(mkvm_set_region(vm, 1, 0, 0, -PAGE_SIZE, mem), EINVAL);
 	ASSERT_ERRNO(mkvm_set_region(vm, 1, 0, 0, GPA_LIMIT + PAGE_SIZE, mem), EINVAL);
+	/* KVM's size limit: fewer than 2^31 pages (the backing need not exist). */
+	ASSERT_ERRNO(mkvm_set_region(vm, 1, 0, 0, (1ULL << 31) * PAGE_SIZE, mem), EINVAL);
+	ASSERT_OK(mkvm_set_region(vm, 1, 0, 0, ((1ULL << 31) - 1) * PAGE_SIZE,
+				  (void *)(1UL << 20)));
+	ASSERT_OK(mkvm_set_region(vm, 1, 0, 0, 0, NULL));
 	close(vm);
 }
 

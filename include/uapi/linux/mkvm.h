@@ -69,7 +69,8 @@
  * @slot: slot id, below MKVM_CAP_NR_MEMSLOTS (32764, as KVM on x86)
  * @flags: MKVM_MEM_* flags
  * @guest_phys_addr: first guest-physical byte, page aligned
- * @memory_size: bytes, page aligned; 0 deletes the slot
+ * @memory_size: bytes, page aligned, at most 2^31 - 1 pages (as KVM);
+ *	0 deletes the slot
  * @userspace_addr: first byte of the backing in the caller's address space,
  *	page aligned
  *
@@ -226,7 +227,7 @@ struct mkvm_clock_enable {
  * MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE: @args[0] is 0 (off) or a block size
  * (2M or 1G): enabling logging splits block mappings into 4K ones, this
  * much at a time; only while the VM has no memslot (-EINVAL after).
- * Errors: -EINVAL (unknown cap, flags, args).
+ * Errors: -EINVAL (unknown cap, flags, args), -EFAULT.
  */
 struct mkvm_enable_cap {
 	__u32 cap;
@@ -248,7 +249,8 @@ struct mkvm_enable_cap {
  * Copies the pages guest writes dirtied since logging started or the last
  * clear. Without manual protect it also clears them and write-protects
  * them again, so the next write is logged. Errors: -EINVAL (slot id out
- * of range, padding), -ENOENT (no such slot, or it does not log), -EFAULT.
+ * of range, padding), -ENOENT (no such slot, or it does not log), -EFAULT
+ * (checked before the log is taken), -ENOMEM.
  */
 struct mkvm_dirty_log {
 	__u32 slot;
@@ -267,7 +269,8 @@ struct mkvm_dirty_log {
  *
  * Needs manual protect (MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT). Errors:
  * -EINVAL (slot id out of range, manual protect off, misaligned or
- * out-of-slot range), -ENOENT (no such slot, or it does not log), -EFAULT.
+ * out-of-slot range), -ENOENT (no such slot, or it does not log), -EFAULT
+ * (nothing cleared), -ENOMEM.
  */
 struct mkvm_clear_dirty_log {
 	__u32 slot;
