@@ -472,54 +472,26 @@ TEST(pfn_cache_writes_are_logged)
  * (release frees the cache, without slots_lock, as arm64 did): both
  * releases free it (KASAN).
  */
+static void seed000_split_setup(struct mkvm_guest *g)
+{
+	g->size = 8 * MB;
+	g->mem = mkvm_map_2m_aligned(g->size, MADV_HUGEPAGE);
+	memset(g->mem, 1, g->size);
+	g->vm = mkvm_vm_create();
+	ASSERT_OK(enable_cap(g->vm, MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE, 2 * MB));
+	ASSERT_OK(mkvm_set_region(g->vm, 0, 0, GPA, g->size, g->mem));
+	mkvm_vcpu_open(g->vm, 0, &g->vcpu);
+	guest_read_all(g);
+	set_logging(g, 1);
+	set_logging(g, 0);
+	guest_read_all(g);
+	set_logging(g, 1);
+}
+
 TEST_T(seed000_split_cache_release_vs_destroy, 120)
 {
-	const char *raced = "flush_found_detached";
-	long before = mkvm_stat(MKVM_DEBUGFS "/stats", raced);
-	int i;
-
 	mkvm_need_thp();
-	for (i = 0; i < 5; i++) {
-		int sv[2], vm, status;
-		pid_t pid;
-		char c;
-
-		ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-		hook_arm("flush_detached", 300);
-		pid = ASSERT_OK(fork());
-		if (!pid) {
-			struct mkvm_guest g;
-
-			g.size = 8 * MB;
-			g.mem = mkvm_map_2m_aligned(g.size, MADV_HUGEPAGE);
-			memset(g.mem, 1, g.size);
-			g.vm = mkvm_vm_create();
-			ASSERT_OK(enable_cap(g.vm, MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE, 2 * MB));
-			ASSERT_OK(mkvm_set_region(g.vm, 0, 0, GPA, g.size, g.mem));
-			mkvm_vcpu_open(g.vm, 0, &g.vcpu);
-			guest_read_all(&g);
-			set_logging(&g, 1);
-			set_logging(&g, 0);
-			guest_read_all(&g);
-			set_logging(&g, 1);
-			ASSERT_OK(mkvm_send_fd(sv[1], g.vm));
-			ASSERT_EQ(read(sv[1], &c, 1), 1);
-			/* Only the receiver's fd may keep the VM: drop ours. */
-			mkvm_guest_close(&g);
-			_exit(0);	/* exit_mmap: release */
-		}
-		vm = ASSERT_OK(mkvm_recv_fd(sv[0]));
-		ASSERT_EQ(write(sv[0], "k", 1), 1);
-		ASSERT_TRUE(hook_wait("flush_detached", 1, 5000));
-		close(vm);		/* destroy: unregister: release again */
-		ASSERT_EQ(waitpid(pid, &status, 0), pid);
-		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		close(sv[0]);
-		close(sv[1]);
-		mkvm_assert_no_objects();
-		ASSERT_EQ(mkvm_stat(MKVM_DEBUGFS "/stats", raced), before + i + 1);
-	}
-	hook_arm("flush_detached", 0);
+	hook_release_vs_destroy(5, seed000_split_setup);
 }
 
 int main(int argc, char **argv)

@@ -23,30 +23,22 @@
 #define MB		(1024UL * 1024)
 #define GPA		MKVM_TEST_GPA
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * Wait up to @secs for the only VM to hold exactly one root, a valid one:
  * the worker has zapped and freed every invalid root. Returns the wait.
  */
 static double wait_roots_settled(double secs)
 {
-	double start = now_s();
+	double start = mkvm_now();
 
 	while (mkvm_vm_stat("roots") != 1 || mkvm_vm_stat("roots_invalid") != 0) {
-		if (now_s() - start > secs)
+		if (mkvm_now() - start > secs)
 			tap_fail(__FILE__, __LINE__,
 				 "roots did not settle in %.0f s: %ld roots, %ld invalid",
 				 secs, mkvm_vm_stat("roots"), mkvm_vm_stat("roots_invalid"));
 		usleep(1000);
 	}
-	return now_s() - start;
+	return mkvm_now() - start;
 }
 
 /* The argument must be 0; a VM without a root has nothing to invalidate. */
@@ -358,7 +350,7 @@ TEST_T(slot_churn_with_invalidations_coherent, 120)
 	 * vCPU checks that the place slot 1 left is no slot's any more.
 	 */
 	mkvm_vcpu_open(s.vm, 2, &checker);
-	for (i = 0, end = now_s() + 3; now_s() < end; i++) {
+	for (i = 0, end = mkvm_now() + 3; mkvm_now() < end; i++) {
 		unsigned int pg = i % SLOT_PAGES;
 
 		switch (i % 4) {
@@ -409,29 +401,6 @@ TEST_T(slot_churn_with_invalidations_coherent, 120)
 #define BIG_THP		(256 * MB)
 #define BIG_4K		(64 * MB)
 
-struct probe {
-	atomic_int stop;
-	double worst;
-};
-
-/* Sleeps 1 ms at a time on CPU 0; records the worst oversleep. */
-static void *probe(void *p)
-{
-	struct probe *pr = p;
-	struct timespec ms = { 0, 1000000 };
-
-	mkvm_pin_to_cpu(0);
-	while (!pr->stop) {
-		double t0 = now_s(), late;
-
-		nanosleep(&ms, NULL);
-		late = now_s() - t0 - 1e-3;
-		if (late > pr->worst)
-			pr->worst = late;
-	}
-	return NULL;
-}
-
 /*
  * Tearing down a VM with more than a gigabyte mapped yields all along.
  * Four slots share one 256 MiB THP backing (1 GiB of guest memory in 2M
@@ -448,11 +417,10 @@ TEST_T(teardown_of_a_gigabyte_yields, 300)
 {
 	char *thp, *small;
 	struct mkvm_guest_op ops[2 * BIG_COPIES];
-	struct probe pr = { 0 };
 	struct mkvm_vcpu_ctx vcpu;
 	int vm = mkvm_vm_create(), i;
-	double t0, el;
-	pthread_t th;
+	struct mkvm_probe pr;
+	double t0, el, worst;
 
 	/* Without THP the gigabyte would be 262,144 4K faults: too slow here. */
 	mkvm_need_thp();
@@ -480,16 +448,16 @@ TEST_T(teardown_of_a_gigabyte_yields, 300)
 	ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
 	close(vcpu.fd);
 
-	ASSERT_EQ(pthread_create(&th, NULL, probe, &pr), 0);
+	mkvm_probe_start(&pr, 0);
 	usleep(20000);
-	t0 = now_s();
+	pr.worst = 0;
+	t0 = mkvm_now();
 	close(vm);	/* the last fd: destroy, release and the frees run here */
-	el = now_s() - t0;
+	el = mkvm_now() - t0;
 	usleep(5000);
-	pr.stop = 1;
-	ASSERT_EQ(pthread_join(th, NULL), 0);
+	worst = mkvm_probe_stop(&pr);
 	printf("# teardown took %.3f s; the probe's worst wake-up delay %.2f ms\n",
-	       el, pr.worst * 1e3);
+	       el, worst * 1e3);
 	munmap(thp, BIG_THP);
 	munmap(small, BIG_4K);
 	mkvm_assert_no_objects();

@@ -47,48 +47,15 @@ static void vcpu_touch(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, uint64_t len)
  * missed). Reverted: both free the same table (KASAN double-free, or a
  * bad page state).
  */
+static void seed000_setup(struct mkvm_guest *g)
+{
+	mkvm_guest_init(g, NULL, 64 * PAGE_SIZE, 0);
+	vcpu_touch(&g->vcpu, GPA, 64 * PAGE_SIZE);
+}
+
 TEST_T(seed000_release_vs_destroy, 120)
 {
-	const char *raced = "flush_found_detached";
-	long before = mkvm_stat(MKVM_DEBUGFS "/stats", raced);
-	int i;
-
-	for (i = 0; i < 10; i++) {
-		int sv[2], vm, status;
-		char c;
-		pid_t pid;
-
-		ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-		hook_arm("flush_detached", 300);
-		pid = ASSERT_OK(fork());
-		if (!pid) {
-			struct mkvm_vcpu_ctx vcpu;
-			char *mem = mkvm_map_anon(64 * PAGE_SIZE);
-			int cvm = mkvm_vm_create();
-
-			ASSERT_OK(mkvm_set_region(cvm, 0, 0, GPA, 64 * PAGE_SIZE, mem));
-			mkvm_vcpu_open(cvm, 0, &vcpu);
-			vcpu_touch(&vcpu, GPA, 64 * PAGE_SIZE);
-			ASSERT_OK(mkvm_send_fd(sv[1], cvm));
-			ASSERT_EQ(read(sv[1], &c, 1), 1);
-			/* Only the receiver's fd may keep the VM: drop ours. */
-			ASSERT_OK(munmap(vcpu.run, PAGE_SIZE));
-			close(vcpu.fd);
-			close(cvm);
-			_exit(0);	/* exit_mmap: release */
-		}
-		vm = ASSERT_OK(mkvm_recv_fd(sv[0]));
-		ASSERT_EQ(write(sv[0], "k", 1), 1);
-		ASSERT_TRUE(hook_wait("flush_detached", 1, 5000));
-		close(vm);		/* destroy: unregister: release again */
-		ASSERT_EQ(waitpid(pid, &status, 0), pid);
-		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		close(sv[0]);
-		close(sv[1]);
-		mkvm_assert_no_objects();
-		ASSERT_EQ(mkvm_stat(MKVM_DEBUGFS "/stats", raced), before + i + 1);
-	}
-	hook_arm("flush_detached", 0);
+	hook_release_vs_destroy(10, seed000_setup);
 }
 
 struct fault_thread {

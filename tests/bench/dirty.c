@@ -28,27 +28,6 @@
 #define SIZE	(128 * MB)
 #define ROUNDS	5
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, ROUNDS, sizeof(v[0]), cmp);
-	return v[ROUNDS / 2];
-}
-
 struct setup {
 	struct mkvm_guest g;
 	int thp;
@@ -65,11 +44,11 @@ static void set_logging(struct setup *s, int on)
 static double touch(struct setup *s, uint32_t type)
 {
 	struct mkvm_guest_op op = { .type = type, .gpa = GPA, .len = SIZE, .data = 1 };
-	double t0 = now();
+	double t0 = mkvm_now();
 
 	ASSERT_OK(mkvm_run_ops(&s->g.vcpu, &op, 1));
 	ASSERT_EQ(s->g.vcpu.run->exit_reason, MKVM_EXIT_DONE);
-	return now() - t0;
+	return mkvm_now() - t0;
 }
 
 /* A VM with SIZE of populated memory, all of it mapped writable. */
@@ -113,9 +92,9 @@ static double enable_time(int eager)
 	double t0, t;
 
 	setup(&s);
-	t0 = now();
+	t0 = mkvm_now();
 	set_logging(&s, 1);
-	t = now() - t0;
+	t = mkvm_now() - t0;
 	teardown(&s);
 	return t;
 }
@@ -133,7 +112,7 @@ TEST_T(enable_logging_per_gib, 600)
 		eager[i] = enable_time(1);
 	}
 	printf("# logging on, THP-backed: %.4f s per mapped GiB without eager split, %.4f s with (2M chunks), ratio %.1f\n",
-	       per_gib(median(lazy)), per_gib(median(eager)), median(eager) / median(lazy));
+	       per_gib(mkvm_median(lazy, ROUNDS)), per_gib(mkvm_median(eager, ROUNDS)), mkvm_median(eager, ROUNDS) / mkvm_median(lazy, ROUNDS));
 }
 
 TEST_T(guest_writes_logging_on_vs_off, 600)
@@ -156,8 +135,8 @@ TEST_T(guest_writes_logging_on_vs_off, 600)
 		on[i] = touch(&s, MKVM_OP_TOUCH_WRITE);
 	}
 	printf("# guest writes to every page of %lu MiB (4K): logging off %.0f pages/s, on %.0f pages/s, ratio on/off %.3f\n",
-	       SIZE / MB, SIZE / PAGE_SIZE / median(off), SIZE / PAGE_SIZE / median(on),
-	       median(off) / median(on));
+	       SIZE / MB, SIZE / PAGE_SIZE / mkvm_median(off, ROUNDS), SIZE / PAGE_SIZE / mkvm_median(on, ROUNDS),
+	       mkvm_median(off, ROUNDS) / mkvm_median(on, ROUNDS));
 	teardown(&s);
 	free(bm);
 }
@@ -181,23 +160,23 @@ TEST_T(get_and_clear_dirty_log_per_gib, 600)
 	set_logging(&m, 1);
 	for (i = -1; i < ROUNDS; i++) {
 		touch(&s, MKVM_OP_TOUCH_WRITE);
-		t0 = now();
+		t0 = mkvm_now();
 		ASSERT_OK(ioctl(s.g.vm, MKVM_GET_DIRTY_LOG, &log));
 		if (i >= 0)
-			get[i] = now() - t0;
+			get[i] = mkvm_now() - t0;
 
 		touch(&m, MKVM_OP_TOUCH_WRITE);
-		t0 = now();
+		t0 = mkvm_now();
 		ASSERT_OK(ioctl(m.g.vm, MKVM_GET_DIRTY_LOG, &log));
 		if (i >= 0)
-			copy[i] = now() - t0;
-		t0 = now();
+			copy[i] = mkvm_now() - t0;
+		t0 = mkvm_now();
 		ASSERT_OK(ioctl(m.g.vm, MKVM_CLEAR_DIRTY_LOG, &cl));
 		if (i >= 0)
-			clear[i] = now() - t0;
+			clear[i] = mkvm_now() - t0;
 	}
 	printf("# every page dirty: GET_DIRTY_LOG %.4f s per GiB (copy, clear, write-protect); with manual protect GET %.4f s and CLEAR_DIRTY_LOG %.4f s per GiB\n",
-	       per_gib(median(get)), per_gib(median(copy)), per_gib(median(clear)));
+	       per_gib(mkvm_median(get, ROUNDS)), per_gib(mkvm_median(copy, ROUNDS)), per_gib(mkvm_median(clear, ROUNDS)));
 	teardown(&s);
 	teardown(&m);
 	free(bm);
@@ -233,8 +212,8 @@ TEST_T(thp_write_faults_eager_vs_on_write, 600)
 		eager[i] = thp_write_pass(1, &ef);
 	}
 	printf("# THP-backed, logging on, a write to each of %lu pages: split on first write %.3f s (%ld faults), eager split %.3f s (%ld faults), ratio eager/on-write %.2f\n",
-	       SIZE / PAGE_SIZE, median(lazy), lf, median(eager), ef,
-	       median(eager) / median(lazy));
+	       SIZE / PAGE_SIZE, mkvm_median(lazy, ROUNDS), lf, mkvm_median(eager, ROUNDS), ef,
+	       mkvm_median(eager, ROUNDS) / mkvm_median(lazy, ROUNDS));
 }
 
 int main(int argc, char **argv)

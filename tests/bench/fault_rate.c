@@ -19,14 +19,6 @@
 #define GPA	(1UL << 30)
 #define ROUNDS	5
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 static char *map_backing(int thp)
 {
 	return mkvm_map_2m_aligned(SIZE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
@@ -36,12 +28,12 @@ static char *map_backing(int thp)
 static double user_rate(int thp)
 {
 	char *p = map_backing(thp);
-	double t0 = now(), t;
+	double t0 = mkvm_now(), t;
 	size_t i;
 
 	for (i = 0; i < SIZE; i += PAGE_SIZE)
 		p[i] = 1;
-	t = now() - t0;
+	t = mkvm_now() - t0;
 	munmap(p, SIZE);
 	return SIZE / PAGE_SIZE / t;
 }
@@ -59,22 +51,15 @@ static double mkvm_rate(int thp)
 
 	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, SIZE, p));
 	mkvm_vcpu_open(vm, 0, &vcpu);
-	t0 = now();
+	t0 = mkvm_now();
 	ASSERT_OK(mkvm_run_ops(&vcpu, &op, 1));
-	t = now() - t0;
+	t = mkvm_now() - t0;
 	ASSERT_EQ(vcpu.run->exit_reason, MKVM_EXIT_DONE);
 	munmap(vcpu.run, PAGE_SIZE);
 	close(vcpu.fd);
 	close(vm);
 	munmap(p, SIZE);
 	return SIZE / PAGE_SIZE / t;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static double median(double (*fn)(int), int thp)
@@ -85,8 +70,7 @@ static double median(double (*fn)(int), int thp)
 	fn(thp);	/* warm-up: a cold first run was 4x slower here */
 	for (i = 0; i < ROUNDS; i++)
 		v[i] = fn(thp);
-	qsort(v, ROUNDS, sizeof(v[0]), cmp);
-	return v[ROUNDS / 2];
+	return mkvm_median(v, ROUNDS);
 }
 
 static void compare(const char *name, int thp)

@@ -29,21 +29,6 @@
 #define REFRESHES	2000
 #define RANGE_AWARE	"/sys/module/mkvm/parameters/gpc_range_aware"
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct bench {
 	int vm;
 	char *page;
@@ -67,13 +52,12 @@ static double median_ns(void (*fn)(struct bench *), struct bench *b, int n)
 	for (i = 0; i < n; i++)	/* warm-up */
 		fn(b);
 	for (r = 0; r < ROUNDS; r++) {
-		t0 = now();
+		t0 = mkvm_now();
 		for (i = 0; i < n; i++)
 			fn(b);
-		v[r] = (now() - t0) * 1e9 / n;
+		v[r] = (mkvm_now() - t0) * 1e9 / n;
 	}
-	qsort(v, ROUNDS, sizeof(v[0]), cmp);
-	return v[ROUNDS / 2];
+	return mkvm_median(v, ROUNDS);
 }
 
 static void bare_ioctl(struct bench *b)

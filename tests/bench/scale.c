@@ -31,27 +31,6 @@
 #define GPA	MKVM_TEST_GPA
 #define ROUNDS	5
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(v[0]), cmp);
-	return v[n / 2];
-}
-
 #define FAULT_SIZE	(64 * MB)
 
 struct toucher {
@@ -90,10 +69,10 @@ static double fault_rate(int vm, struct toucher *t, int n)
 		ASSERT_EQ(pthread_create(&th[i], NULL, touch, &t[i]), 0);
 	}
 	pthread_barrier_wait(&go);
-	t0 = now();
+	t0 = mkvm_now();
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(pthread_join(th[i], NULL), 0);
-	el = now() - t0;
+	el = mkvm_now() - t0;
 	pthread_barrier_destroy(&go);
 	return FAULT_SIZE / PAGE_SIZE / el;
 }
@@ -117,7 +96,7 @@ TEST_T(fault_in_by_vcpu_threads, 600)
 		fault_rate(vm, t, threads[k]);	/* warm-up */
 		for (i = 0; i < ROUNDS; i++)
 			v[i] = fault_rate(vm, t, threads[k]);
-		rate[k] = median(v, ROUNDS);
+		rate[k] = mkvm_median(v, ROUNDS);
 		printf("# populated 4K fault-in, %d vCPU thread(s): %.0f pages/s, ratio to 1 thread %.2f (spread %.0f-%.0f)\n",
 		       threads[k], rate[k], rate[k] / rate[0], v[0], v[ROUNDS - 1]);
 	}
@@ -131,29 +110,6 @@ TEST_T(fault_in_by_vcpu_threads, 600)
 
 #define TEARDOWN_SIZE	(256 * MB)
 
-struct probe {
-	atomic_int stop;
-	double worst;
-};
-
-/* Sleeps 1 ms at a time; records the worst oversleep. */
-static void *probe(void *p)
-{
-	struct probe *pr = p;
-	struct timespec ms = { 0, 1000000 };
-
-	mkvm_pin_to_cpu(0);
-	while (!pr->stop) {
-		double t0 = now(), late;
-
-		nanosleep(&ms, NULL);
-		late = now() - t0 - 1e-3;
-		if (late > pr->worst)
-			pr->worst = late;
-	}
-	return NULL;
-}
-
 /* Seconds to close a VM with TEARDOWN_SIZE mapped; *@worst: probe's worst delay. */
 static double teardown(int thp, double *worst)
 {
@@ -161,10 +117,9 @@ static double teardown(int thp, double *worst)
 	struct mkvm_guest_op op = {
 		.type = MKVM_OP_TOUCH_WRITE, .gpa = GPA, .len = TEARDOWN_SIZE, .data = 1,
 	};
-	struct probe pr = { 0 };
+	struct mkvm_probe pr;
 	struct mkvm_vcpu_ctx vcpu;
 	int vm = mkvm_vm_create();
-	pthread_t th;
 	double t0, el;
 
 	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, TEARDOWN_SIZE, mem));
@@ -172,16 +127,14 @@ static double teardown(int thp, double *worst)
 	ASSERT_OK(mkvm_run_ops(&vcpu, &op, 1));
 	munmap(vcpu.run, PAGE_SIZE);
 	close(vcpu.fd);
-	ASSERT_EQ(pthread_create(&th, NULL, probe, &pr), 0);
+	mkvm_probe_start(&pr, 0);
 	usleep(20000);
 	pr.worst = 0;
-	t0 = now();
+	t0 = mkvm_now();
 	close(vm);	/* the last fd: destroy runs here, in close() */
-	el = now() - t0;
+	el = mkvm_now() - t0;
 	usleep(5000);
-	pr.stop = 1;
-	ASSERT_EQ(pthread_join(th, NULL), 0);
-	*worst = pr.worst;
+	*worst = mkvm_probe_stop(&pr);
 	munmap(mem, TEARDOWN_SIZE);
 	return el;
 }
@@ -189,14 +142,11 @@ static double teardown(int thp, double *worst)
 /* The probe's worst delay over @secs with nothing else on its CPU. */
 static double idle_probe(double secs)
 {
-	struct probe pr = { 0 };
-	pthread_t th;
+	struct mkvm_probe pr;
 
-	ASSERT_EQ(pthread_create(&th, NULL, probe, &pr), 0);
+	mkvm_probe_start(&pr, 0);
 	usleep(secs * 1e6);
-	pr.stop = 1;
-	ASSERT_EQ(pthread_join(th, NULL), 0);
-	return pr.worst;
+	return mkvm_probe_stop(&pr);
 }
 
 static void teardown_report(const char *name, int thp)
@@ -210,10 +160,10 @@ static void teardown_report(const char *name, int thp)
 		if (w[i] > worst)
 			worst = w[i];
 	}
-	el = median(t, ROUNDS);
+	el = mkvm_median(t, ROUNDS);
 	printf("# teardown, %s backed: %.3f s per mapped GiB (median of %d, %lu MiB each); probe's worst wake-up delay %.2f ms (median %.2f ms; idle baseline %.2f ms)\n",
 	       name, el * 1024 * MB / TEARDOWN_SIZE, ROUNDS, TEARDOWN_SIZE / MB,
-	       worst * 1e3, median(w, ROUNDS) * 1e3, idle_probe(el > 0.2 ? el : 0.2) * 1e3);
+	       worst * 1e3, mkvm_median(w, ROUNDS) * 1e3, idle_probe(el > 0.2 ? el : 0.2) * 1e3);
 }
 
 /* The closing thread shares CPU 0 with the probe: only yielding lets it run. */

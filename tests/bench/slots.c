@@ -26,27 +26,6 @@
 #define ROUNDS		5
 #define DONTNEEDS	1000
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(v[0]), cmp);
-	return v[n / 2];
-}
-
 struct bench {
 	int vm;
 	struct mkvm_vcpu_ctx vcpu;
@@ -92,9 +71,9 @@ static double fault_rate(struct bench *b)
 	ASSERT_OK(madvise(b->mem, PAGES * PAGE_SIZE, MADV_DONTNEED));
 	for (i = 0; i < PAGES; i++)
 		b->mem[i * PAGE_SIZE] = 1;
-	t0 = now();
+	t0 = mkvm_now();
 	ASSERT_OK(mkvm_run_ops(&b->vcpu, &op, 1));
-	t = now() - t0;
+	t = mkvm_now() - t0;
 	ASSERT_EQ(b->vcpu.run->exit_reason, MKVM_EXIT_DONE);
 	return PAGES / t;
 }
@@ -111,11 +90,11 @@ static double dontneed_cost(struct bench *b)
 	for (i = 0; i < DONTNEEDS; i++) {
 		*p = 1;
 		mkvm_guest_read(&b->vcpu, GPA + page * PAGE_SIZE, 1);
-		t0 = now();
+		t0 = mkvm_now();
 		ASSERT_OK(madvise(p, PAGE_SIZE, MADV_DONTNEED));
-		v[i] = now() - t0;
+		v[i] = mkvm_now() - t0;
 	}
-	return median(v, DONTNEEDS);
+	return mkvm_median(v, DONTNEEDS);
 }
 
 struct result {
@@ -138,8 +117,8 @@ static struct result measure(unsigned int nr)
 		costs[i] = dontneed_cost(&b);
 	}
 	bench_close(&b);
-	r.rate = median(rates, ROUNDS);
-	r.dontneed = median(costs, ROUNDS);
+	r.rate = mkvm_median(rates, ROUNDS);
+	r.dontneed = mkvm_median(costs, ROUNDS);
 	return r;
 }
 

@@ -18,4 +18,16 @@ long hook_hits(const char *name);
 /* Wait up to @ms for @n hits; false on timeout, with the hook disarmed. */
 bool hook_wait(const char *name, long n, int ms);
 
+struct mkvm_guest;
+
+/*
+ * Seed 000's race, @rounds times: a child process builds a VM with
+ * @setup, hands its VM fd over, drops its own fds and exits; its
+ * release (exit_mmap) stops in the flush_detached hook after taking the
+ * table; this process closes the last fd meanwhile, and destroy's
+ * unregister runs release again. Each round must see the second release
+ * find the table taken (flush_found_detached), or the window was missed.
+ */
+void hook_release_vs_destroy(int rounds, void (*setup)(struct mkvm_guest *g));
+
 #endif /* MKVM_HOOKS_H */

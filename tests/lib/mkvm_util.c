@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <libkmod.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mkvm_util.h"
@@ -247,6 +249,60 @@ void mkvm_guest_write(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, unsigned int siz
 		      uint64_t data)
 {
 	guest_access(vcpu, MKVM_OP_WRITE, gpa, size, data);
+}
+
+double mkvm_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double mkvm_median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
+static void *probe_run(void *arg)
+{
+	struct mkvm_probe *p = arg;
+	struct timespec ms = { 0, 1000000 };
+
+	mkvm_pin_to_cpu(p->cpu);
+	while (!p->stop) {
+		double t0 = mkvm_now(), late;
+
+		nanosleep(&ms, NULL);
+		late = mkvm_now() - t0 - 1e-3;
+		if (late > p->worst)
+			p->worst = late;
+	}
+	return NULL;
+}
+
+void mkvm_probe_start(struct mkvm_probe *p, int cpu)
+{
+	p->cpu = cpu;
+	p->stop = 0;
+	p->worst = 0;
+	if (pthread_create(&p->thread, NULL, probe_run, p))
+		tap_fail(__FILE__, __LINE__, "pthread_create: probe");
+}
+
+double mkvm_probe_stop(struct mkvm_probe *p)
+{
+	p->stop = 1;
+	ASSERT_EQ(pthread_join(p->thread, NULL), 0);
+	return p->worst;
 }
 
 int mkvm_send_fd(int sock, int fd)

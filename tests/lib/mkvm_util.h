@@ -3,6 +3,8 @@
 #ifndef MKVM_UTIL_H
 #define MKVM_UTIL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +91,26 @@ int mkvm_run_ops(struct mkvm_vcpu_ctx *vcpu, struct mkvm_guest_op *ops, unsigned
 uint64_t mkvm_guest_read(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, unsigned int size);
 void mkvm_guest_write(struct mkvm_vcpu_ctx *vcpu, uint64_t gpa, unsigned int size,
 		      uint64_t data);
+
+/* CLOCK_MONOTONIC, in seconds. */
+double mkvm_now(void);
+/* The median of @n values (sorts @v). */
+double mkvm_median(double *v, unsigned int n);
+
+/*
+ * A thread on CPU @cpu that sleeps 1 ms at a time and records its worst
+ * oversleep: how long something else on that CPU kept it from running.
+ */
+struct mkvm_probe {
+	pthread_t thread;
+	int cpu;
+	atomic_int stop;
+	double worst;	/* seconds; the caller may reset it while it runs */
+};
+
+void mkvm_probe_start(struct mkvm_probe *p, int cpu);
+/* Stops the probe; returns its worst oversleep in seconds. */
+double mkvm_probe_stop(struct mkvm_probe *p);
 
 int mkvm_send_fd(int sock, int fd);
 int mkvm_recv_fd(int sock);
