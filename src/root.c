@@ -247,7 +247,7 @@ static void roots_teardown_work(struct work_struct *work)
 
 	write_lock(&vm->mmu_lock);
 	for (;;) {
-		bool found = false, last;
+		bool found = false;
 
 		mkvm_for_each_root(vm, root) {
 			if (root->teardown_pending) {
@@ -271,9 +271,9 @@ static void roots_teardown_work(struct work_struct *work)
 		 * wake-up at zero: this run reaps it below. At zero, check the
 		 * rule every walker that skips zero-count roots relies on.
 		 */
-		last = refcount_dec_and_test(&root->refcount);
-		WARN_ON_ONCE(last && root->s2 &&
-			     mkvm_s2_next_populated(root->s2, 0, ROOT_END) != ROOT_END);
+		if (refcount_dec_and_test(&root->refcount))
+			WARN_ON_ONCE(root->s2 &&
+				     mkvm_s2_next_populated(root->s2, 0, ROOT_END) != ROOT_END);
 #endif
 	}
 	roots_reap_locked(vm, &dead);

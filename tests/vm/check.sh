@@ -88,7 +88,7 @@ revert_proof revert_000 SEED_000 seeds:seed000_release_vs_destroy \
 	'BUG: KASAN: (double-free|use-after-free|invalid-free) in mkvm_(s2_destroy|mmu_flush_all)'
 revert_proof revert_000_split SEED_000_SPLIT dirty:seed000_split_cache_release_vs_destroy \
 	"seed 000's split-cache half fails with release freeing the cache" \
-	'BUG: KASAN: ([a-z]+-)?(use-after-free|double-free|invalid-free) in mkvm_split_cache_free'
+	'BUG: KASAN: ([a-z]+-)?(use-after-free|double-free|invalid-free) in mkvm_split_cache_free|VM_BUG_ON_PAGE\(page_ref_count\(page\) == 0\) && mkvm_split_cache_free'
 revert_proof revert_001 SEED_001 seeds:seed001_thp_split_vs_block_fault \
 	"seed 001's reproducer fails with its fix reverted" \
 	'^ *# .*guest read the page the THP split dropped'
