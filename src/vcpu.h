@@ -20,7 +20,7 @@ struct mkvm_vm;
  * so that no cache line is shared by every fault of every vCPU.
  */
 struct mkvm_vcpu_stat {
-	u64 faults;		/* entries installed */
+	u64 faults;		/* faults that got past the retry check to the table */
 	u64 fault_retries;	/* faults an invalidation made retry */
 	u64 root_loads;		/* moves to a new root */
 };
