@@ -18,7 +18,9 @@
 # Environment: MKVM_ACCEL (kvm|hvf|tcg: skip detection), MKVM_OUT (work
 # directory, default /tmp/mkvm-check), MKVM_CACHE (default /var/cache/mkvm),
 # MKVM_PANIC_ON_WARN (1: stop at the first WARN; default 0 collects all),
-# MKVM_TIMEOUT (seconds for the whole boot, default 900).
+# MKVM_TIMEOUT (seconds for the whole boot, default 900), MKVM_REVERT (a
+# fix-reverted build: see Kbuild), MKVM_TEST_MODULE_ONLY and
+# MKVM_TESTS_FROM (must-fail runs: see build_module and build_tests).
 set -euo pipefail
 trap 'echo "mkvm-harness: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
@@ -102,10 +104,14 @@ kbuild() {
 }
 
 # The test and release builds of the module, out of the work tree,
-# warnings fatal.
+# warnings fatal. MKVM_TEST_MODULE_ONLY=1 (a must-fail run of make check,
+# which loads only the test build: the lane's suite has checked both)
+# skips the release build.
 build_module() {
-	local kind m
-	for kind in test release; do
+	local kind m kinds="test release"
+
+	[ "${MKVM_TEST_MODULE_ONLY:-0}" = 1 ] && kinds=test
+	for kind in $kinds; do
 		m=${LANE_CHROOT:-}$build/module-$kind
 		rm -rf "$m"
 		mkdir -p "$m"
@@ -125,6 +131,7 @@ build_module() {
 			cp "$m/mkvm.ko" "$build/module-$kind/"
 		fi
 	done
+	[ "$kinds" = test ] && return 0
 	# The fault triggers must never reach a release build.
 	if grep -qa kasan_uaf "$build/module-release/mkvm.ko" ||
 	   ! grep -qa kasan_uaf "$build/module-test/mkvm.ko"; then
@@ -132,8 +139,14 @@ build_module() {
 	fi
 }
 
+# The test programs; MKVM_TESTS_FROM=DIR takes those an earlier run of
+# the same lane built (they do not depend on the module's build).
 build_tests() {
 	rm -rf "$build/tests"
+	if [ -x "${MKVM_TESTS_FROM:-/nonexistent}/mkvm-modctl" ]; then
+		cp -r "$MKVM_TESTS_FROM" "$build/tests"
+		return 0
+	fi
 	make -s -C "$top/tests" O="$build/tests" CC="$TEST_CC" >"$out/tests-build.log" 2>&1 || {
 		cat "$out/tests-build.log" >&2
 		die "test programs failed to build"
