@@ -48,11 +48,17 @@ static enum hrtimer_restart clock_tick(struct hrtimer *timer)
 	if (mkvm_gpc_check(gpc) && gpc->len >= sizeof(*page)) {
 		page = gpc->khva;
 		WRITE_ONCE(page->version, ++clk->version);
-		/* Odd version before the ticks: pairs with the reader's first rmb. */
+		/*
+		 * Odd version before the ticks: pairs with the reader's first
+		 * rmb (litmus: clock-page-seqcount).
+		 */
 		smp_wmb();
 		WRITE_ONCE(page->ticks, clk->ticks);
 		WRITE_ONCE(page->pad, 0);
-		/* Ticks before the even version: pairs with the reader's second rmb. */
+		/*
+		 * Ticks before the even version: pairs with the reader's
+		 * second rmb (litmus: clock-page-seqcount).
+		 */
 		smp_wmb();
 		WRITE_ONCE(page->version, ++clk->version);
 		mkvm_gpc_mark_dirty(gpc);

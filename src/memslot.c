@@ -120,7 +120,10 @@ struct mkvm_memslot *mkvm_gfn_to_memslot(struct mkvm_memslots *slots, u64 gfn)
 	return gfn - slot->base_gfn < slot->npages ? slot : NULL;
 }
 
-/* The active set; the caller holds vm->srcu for reading or vm->slots_lock. */
+/*
+ * The active set; the caller holds vm->srcu for reading or vm->slots_lock.
+ * Pairs with mkvm_memslots_activate() (litmus: memslots-publish).
+ */
 struct mkvm_memslots *mkvm_memslots(struct mkvm_vm *vm)
 {
 	return srcu_dereference_check(vm->memslots, &vm->srcu,
@@ -292,6 +295,7 @@ void mkvm_memslots_prepare(struct mkvm_vm *vm, struct mkvm_memslot *old,
 void mkvm_memslots_activate(struct mkvm_vm *vm)
 {
 	lockdep_assert_held(&vm->slots_lock);
+	/* Filled before found: pairs with mkvm_memslots() (litmus: memslots-publish). */
 	rcu_assign_pointer(vm->memslots, slots_inactive(vm));
 }
 

@@ -39,6 +39,7 @@ static void slots_commit(struct mkvm_vm *vm, struct mkvm_memslot *old,
 	lockdep_assert_held(&vm->slots_lock);
 	mkvm_memslots_prepare(vm, old, new);
 	mkvm_memslots_wait_invalidations(vm, mkvm_memslots_activate);
+	/* No reader left in the old set (litmus: memslots-grace-period). */
 	synchronize_srcu_expedited(&vm->srcu);
 	mkvm_memslots_complete(vm, old, new);
 }

@@ -63,7 +63,7 @@ void mkvm_mmu_invalidate_end(struct mkvm_vm *vm, unsigned long start,
 	/*
 	 * Sequence before in_progress. Pairs with the smp_rmb() in
 	 * mmu_invalidate_retry(): a fault that sees in_progress drop also
-	 * sees the new sequence, and retries.
+	 * sees the new sequence, and retries (litmus: mmu-seq-vs-in-progress).
 	 */
 	smp_wmb();
 	vm->mmu_invalidate_in_progress--;
@@ -81,7 +81,10 @@ static bool mmu_invalidate_retry(struct mkvm_vm *vm, unsigned long mmu_seq,
 	    hva < vm->mmu_invalidate_range_end &&
 	    hva_end > vm->mmu_invalidate_range_start)
 		return true;
-	/* Pairs with the smp_wmb() in mkvm_mmu_invalidate_end(). */
+	/*
+	 * Pairs with the smp_wmb() in mkvm_mmu_invalidate_end()
+	 * (litmus: mmu-seq-vs-in-progress).
+	 */
 	smp_rmb();
 	return READ_ONCE(vm->mmu_invalidate_seq) != mmu_seq;
 }
@@ -407,10 +410,13 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	/* Snapshot the sequence before resolving the page. */
 	mmu_seq = READ_ONCE(vm->mmu_invalidate_seq);
 	/*
-	 * The snapshot before the page lookup. Pairs with the smp_wmb() in
-	 * mkvm_mmu_invalidate_end(): an invalidation that ends after this read
-	 * shows as a new sequence under mmu_lock, one still running as
-	 * in_progress.
+	 * The snapshot before the page lookup. The partner is the order of an
+	 * invalidation: the host PTE is zapped under its page-table lock, and
+	 * only then mkvm_mmu_invalidate_end() bumps the sequence under
+	 * mmu_lock. So a lookup that still finds the old page comes with the
+	 * old sequence: an invalidation that ends after this read shows as a
+	 * new sequence under mmu_lock, one still running as in_progress
+	 * (litmus: mmu-seq-snapshot).
 	 */
 	smp_rmb();
 

@@ -125,7 +125,7 @@ static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	};
 
 	/*
-	 * Counted whether or not a memslot is hit; pairs with the decrement
+	 * Counted whether or not a memslot is hit; balanced by the decrement
 	 * in mkvm_mn_invalidate_range_end(). While it is non-zero, memslots
 	 * cannot be swapped (mkvm_memslots_wait_invalidations()), so start
 	 * and end make the same "does a slot overlap" decision and
@@ -179,12 +179,15 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 	/* Before the lock: it walks the caches under their own locks. */
 	caches = mkvm_gpc_invalidate_end(vm, r->start, r->end);
 
-	/* Pairs with the increment in mkvm_mn_invalidate_range_start(). */
+	/* Balances the increment in mkvm_mn_invalidate_range_start(). */
 	spin_lock_bh(&vm->mn_invalidate_lock);
 	/* In the critical section that drops the count (seed 004's rule). */
 	if (caches)
 		WRITE_ONCE(vm->gpc_invalidate_seq, vm->gpc_invalidate_seq + 1);
-	/* Visible before the count drops: pairs with gpc_retry()'s smp_rmb(). */
+	/*
+	 * Visible before the count drops: pairs with gpc_retry()'s smp_rmb()
+	 * (litmus: gpc-seq-vs-count).
+	 */
 	smp_wmb();
 	if (!WARN_ON_ONCE(!vm->mn_active_invalidate_count))
 		vm->mn_active_invalidate_count--;

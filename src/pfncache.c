@@ -202,8 +202,10 @@ static void gpc_snapshot(struct mkvm_gpc *gpc, struct gpc_snapshot *snap)
 #endif
 	/*
 	 * The snapshot before the page lookup: an invalidation that ends
-	 * after this read shows as a new sequence. Pairs with the smp_wmb()
-	 * in mkvm_mn_invalidate_range_end().
+	 * after this read shows as a new sequence. The partner is the order
+	 * of an invalidation: the host PTE zapped under its page-table lock,
+	 * then the sequence bumped under mn_invalidate_lock in
+	 * mkvm_mn_invalidate_range_end() (litmus: gpc-seq-snapshot).
 	 */
 	smp_rmb();
 }
@@ -242,7 +244,7 @@ static bool gpc_retry(struct mkvm_gpc *gpc, const struct gpc_snapshot *snap)
 	/*
 	 * The count before the sequence: either the old, raised count or the
 	 * new sequence is seen. Pairs with the smp_wmb() in
-	 * mkvm_mn_invalidate_range_end().
+	 * mkvm_mn_invalidate_range_end() (litmus: gpc-seq-vs-count).
 	 */
 	smp_rmb();
 #if defined(CONFIG_MKVM_REVERT_SEED_004)
@@ -441,7 +443,7 @@ struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create)
 
 	/* A user's index: no speculation past the caller's bound check. */
 	id = array_index_nospec(id, MKVM_NR_GPCS);
-	/* Pairs with the smp_store_release() below. */
+	/* Pairs with the smp_store_release() below (litmus: gpcs-publish). */
 	gpc = smp_load_acquire(&vm->gpcs[id]);
 	if (gpc || !create)
 		return gpc;
@@ -458,7 +460,10 @@ struct mkvm_gpc *mkvm_gpc_get(struct mkvm_vm *vm, u32 id, bool create)
 			spin_lock(&vm->gpc_lock);
 			list_add_tail(&gpc->list, &vm->gpc_list);
 			spin_unlock(&vm->gpc_lock);
-			/* Initialized before found: pairs with the smp_load_acquire() above. */
+			/*
+			 * Initialized before found: pairs with the
+			 * smp_load_acquire() above (litmus: gpcs-publish).
+			 */
 			smp_store_release(&vm->gpcs[id], gpc);
 		}
 	}

@@ -239,7 +239,8 @@ static int s2_map_visitor(const struct s2_visit *v, enum s2_walk_flags which)
 		return -ENOMEM;
 	/*
 	 * The table page is zeroed; cmpxchg is fully ordered, so a walker
-	 * that sees the new entry (READ_ONCE in s2_visit) sees zeroes in it.
+	 * that sees the new entry (READ_ONCE in s2_visit) sees zeroes in it
+	 * (litmus: s2-table-publish).
 	 */
 	if (cmpxchg64(v->ptep, 0, virt_to_phys(table) | MKVM_PTE_TABLE |
 		      MKVM_PTE_VALID)) {
@@ -496,8 +497,10 @@ static int s2_split_visitor(const struct s2_visit *v, enum s2_walk_flags which)
 		table[i] = v->old + FIELD_PREP(MKVM_PTE_ADDR, i * child);
 	/*
 	 * mmu_lock is held for write: no walker can see the entry between
-	 * the block and the table, so no break-before-make is needed. The
-	 * walker then goes into the new table and splits its blocks too.
+	 * the block and the table, so no break-before-make is needed, and a
+	 * plain store publishes the table (without the lock it could not:
+	 * litmus: s2-table-publish-no-cmpxchg). The walker then goes into
+	 * the new table and splits its blocks too.
 	 */
 	WRITE_ONCE(*v->ptep, virt_to_phys(table) | MKVM_PTE_TABLE | MKVM_PTE_VALID);
 	atomic_long_inc(&d->s2->nr_tables);

@@ -26,7 +26,9 @@ struct mkvm_vm;
  * The list. vm->roots holds every root from its creation until the
  * teardown worker frees it: valid or invalid, referenced or not. It is
  * changed only with vm->mmu_lock held for write and walked only with
- * mmu_lock held, so it needs no RCU. @invalid, @teardown_pending and @s2
+ * mmu_lock held, so it needs no RCU, and a root is filled in before it
+ * is added (litmus: roots-publish; roots-publish-unlocked-walker shows
+ * what an unlocked walker could see). @invalid, @teardown_pending and @s2
  * change only with mmu_lock held for write, and are read under it (a
  * vCPU's unlocked peek at @invalid is rechecked under it).
  *

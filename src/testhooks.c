@@ -139,7 +139,7 @@ static atomic_t hook_left[MKVM_NR_HOOKS];
  */
 void mkvm_hook(enum mkvm_hook hook, bool may_sleep)
 {
-	/* Pairs with the release in hook_write(): see its hook_left. */
+	/* Pairs with the release in hook_write(): see its hook_left (litmus: hook-arm). */
 	int ms = atomic_read_acquire(&hook_delay_ms[hook]);
 
 	if (!ms)
@@ -194,7 +194,7 @@ static ssize_t hook_write(struct file *file, const char __user *buf,
 	atomic_set(&hook_delay_ms[hook], 0);
 	atomic_set(&hook_hits[hook], 0);
 	atomic_set(&hook_left[hook], times ? times : -1);
-	/* Pairs with the acquire in mkvm_hook(). */
+	/* Pairs with the acquire in mkvm_hook() (litmus: hook-arm). */
 	atomic_set_release(&hook_delay_ms[hook], ms);
 	return len;
 }

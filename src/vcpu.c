@@ -144,7 +144,8 @@ static int vcpu_complete_mmio(struct mkvm_vcpu *vcpu, struct mkvm_guest_op __use
 /*
  * MKVM_RUN: run ops from run->next_op until all are done, an MMIO exit, a
  * signal or an error. The run page is shared with userspace: its inputs
- * are read once, and the kernel's progress written back once, at the end.
+ * are read once, and the kernel's progress written back once, at the end
+ * (litmus: run-page-single-fetch).
  */
 static long vcpu_run(struct mkvm_vcpu *vcpu)
 {
@@ -327,7 +328,7 @@ long mkvm_vm_create_vcpu(struct mkvm_vm *vm, unsigned long id)
 	r = anon_inode_getfd(name, &mkvm_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
 	if (r < 0)
 		goto err_erase;
-	/* Pairs with the READ_ONCE in the debugfs reader. */
+	/* Read without vm->lock by debugfs: one untorn value, no ordering. */
 	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus + 1);
 	mutex_unlock(&vm->lock);
 	mkvm_stat_inc(MKVM_STAT_VCPUS);

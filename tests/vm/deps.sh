@@ -17,6 +17,7 @@ for lane in "${@:-stock}"; do
 	stock)	pkgs+=(linux-image-amd64 linux-headers-amd64) ;;
 	debug)	pkgs+=(flex bison bc libelf-dev libssl-dev e2fsprogs) ;;
 	chroot)	pkgs+=(debootstrap) ;;
+	proofs)	pkgs+=(spin) ;;
 	dkms)	pkgs+=(dkms) ;;
 	arm64)	pkgs+=(linux-headers-amd64 gcc-aarch64-linux-gnu qemu-system-arm libc6-dev:arm64 libkmod-dev:arm64) ;;
 	*)	echo "deps.sh: unknown lane '$lane'" >&2; exit 2 ;;
