@@ -97,4 +97,4 @@ help:
 	@echo "make demo               boot QEMU and run the demo program"
 	@echo "make bench              benchmarks in QEMU (rates and ratios, no asserts)"
 	@echo "make checkpatch         checkpatch --strict on src/ and include/"
-	@echo "make prove              LKMM litmus tests of the barrier pairs (herd7)"
+	@echo "make prove              litmus tests of every barrier (herd7), spin models of the seed races"
