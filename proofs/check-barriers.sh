@@ -24,63 +24,113 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 litmus=$top/proofs/litmus
 cd "$top"
 
-primitives='(^|[^A-Za-z0-9_])(smp_(mb|rmb|wmb|mb__[a-z_]+|store_release|load_acquire|cond_load_[a-z_]+)|atomic(64|_long)?_[a-z_]+_(acquire|release)|(cmp)?xchg[0-9]*_(acquire|release)|rcu_assign_pointer|srcu_dereference[a-z_]*|synchronize_srcu[a-z_]*)[[:space:]]*\('
+# Ordered primitives: barriers, acquire/release, the fully ordered
+# value-returning read-modify-writes (cmpxchg, xchg, fetch_*, *_return,
+# test_and_*_bit), RCU/SRCU publication and grace periods.
+# rcu_dereference_protected() is left out (the lock it names orders it), and
+# so is refcount_t, whose ordering is refcount.h's own guarantee.
+primitives='(^|[^A-Za-z0-9_])(smp_(mb|rmb|wmb|mb__[a-z_]+|store_release|load_acquire|store_mb|acquire__after_ctrl_dep|cond_load_[a-z_]+)|atomic(64|_long)?_[a-z_]*(acquire|release|return|fetch_[a-z]+|xchg|and_test|add_negative)[a-z_]*|(try_)?(cmp)?xchg(64|128)?(_[a-z]+)?|test_and_(set|clear|change)_bit|rcu_assign_pointer|rcu_dereference(_check|_raw|_bh|_sched)?|srcu_dereference[a-z_]*|synchronize_(s)?rcu[a-z_]*)[[:space:]]*\('
 
-# file:line:text of each claim with the litmus names its comment gives:
-# "file:line|names|what".
+# One line per claim: "file:line|litmus names|what|marked". A comment is
+# taken whole, however it is wrapped (its lines joined, the leading "*"s
+# dropped), wherever it sits (its own lines, or after code on a line).
 claims=$(find src include -name '*.[ch]' | sort | xargs awk -v prim="$primitives" '
-	FNR == 1 { n = 0 }
+	function names(t,	out) {
+		gsub(/[ \t]+/, " ", t)
+		out = ""
+		while (match(t, /litmus: [a-z0-9-]+/)) {
+			out = out " " substr(t, RSTART + 8, RLENGTH - 8)
+			t = substr(t, RSTART + RLENGTH)
+		}
+		return out
+	}
+	function flush_block() {
+		if (blk != "" && tolower(blk) ~ /pairs[ \t]+with/)
+			print FILENAME ":" bstart "|" names(blk) "|pairing comment|0"
+		blk = ""
+	}
+	FNR == 1 { inblk = 0; pend = ""; blk = "" }
 	{
-		line[++n] = $0
-		is_comment = ($0 ~ /^[ \t]*(\/\*|\*|\/\/)/)
-		what = ""
-		if (!is_comment && $0 ~ prim)
-			what = "barrier"
-		else if (is_comment && tolower($0) ~ /pairs with/)
-			what = "pairing comment"
-		if (what == "")
-			next
-		# The statement and the comment above it: back to the line
-		# that ends the previous statement or block. A comment reaches
-		# to the end of its block.
-		text = $0
-		for (i = n - 1; i >= 1; i--) {
-			if (line[i] ~ /[;}][ \t]*$/ && line[i] !~ /^[ \t]*(\*|\/\*)/)
-				break
-			text = line[i] " " text
+		code = ""; com = ""; s = $0
+		while (s != "") {
+			if (inblk) {
+				i = index(s, "*/")
+				piece = i ? substr(s, 1, i - 1) : s
+				s = i ? substr(s, i + 2) : ""
+				if (i)
+					inblk = 0
+				sub(/^[ \t]*\*+/, "", piece)
+				com = com " " piece
+				continue
+			}
+			i = index(s, "/*"); j = index(s, "//")
+			if (j && (!i || j < i)) {
+				code = code substr(s, 1, j - 1)
+				com = com " " substr(s, j + 2)
+				s = ""
+			} else if (i) {
+				code = code substr(s, 1, i - 1)
+				s = substr(s, i + 2)
+				inblk = 1
+			} else {
+				code = code s
+				s = ""
+			}
 		}
-		names = ""
-		s = text
-		while (match(s, /litmus: [a-z0-9-]+/)) {
-			names = names " " substr(s, RSTART + 8, RLENGTH - 8)
-			s = substr(s, RSTART + RLENGTH)
+		has_com = (com ~ /[^ \t*\/]/)
+		has_code = (code ~ /[^ \t]/)
+		# A comment after code on a line is a block of its own.
+		if (has_code || !has_com)
+			flush_block()
+		if (has_com) {
+			if (blk == "")
+				bstart = FNR
+			blk = blk " " com
+			pend = pend " " com
 		}
-		print FILENAME ":" FNR "|" names "|" what
-	}')
+		if (has_code)
+			flush_block()
+		if (has_code && code ~ prim)
+			print FILENAME ":" FNR "|" names(pend) "|barrier|" (pend ~ /ordering: / ? 1 : 0)
+		# The next statement starts after this one ends.
+		if (code ~ /[;}][ \t]*$/)
+			pend = ""
+	}
+	END { flush_block() }')
 
-# Comments continue on the lines after a "pairs with": look there too.
-problems=0 count=0
+expect_of() { sed -n 's/^ \* Expect: \([A-Za-z]*\)$/\1/p' "$litmus/$1.litmus"; }
+
+problems=0 count=0 marked=0
 named=" "
-while IFS="|" read -r where names what; do
+while IFS="|" read -r where names what mark; do
 	[ -n "$where" ] || continue
 	count=$((count + 1))
-	if [ -z "${names// /}" ] && [ "$what" = "pairing comment" ]; then
-		file=${where%%:*} ln=${where#*:}
-		names=$(sed -n "${ln},\$p" "$file" | sed '/\*\//q' |
-			grep -o 'litmus: [a-z0-9-]*' | sed 's/litmus: //' | tr '\n' ' ' || true)
-	fi
 	if [ -z "${names// /}" ]; then
+		# "ordering: none (why)": a read-modify-write used for its
+		# atomicity alone says so, and is counted apart.
+		if [ "$what" = barrier ] && [ "$mark" = 1 ]; then
+			marked=$((marked + 1))
+			continue
+		fi
 		echo "not ok - $where: a $what names no litmus test (\"litmus: NAME\")"
 		problems=$((problems + 1))
 		continue
 	fi
+	never=0
 	for name in $names; do
 		named="$named$name "
 		if [ ! -f "$litmus/$name.litmus" ]; then
 			echo "not ok - $where: names litmus: $name, but proofs/litmus/$name.litmus does not exist"
 			problems=$((problems + 1))
+		elif [ "$(expect_of "$name")" = Never ]; then
+			never=1
 		fi
 	done
+	# A twin shows what goes wrong; only a "Never" test proves the claim.
+	[ $never = 1 ] || {
+		echo "not ok - $where: names no litmus test that forbids the stale outcome (Expect: Never)"
+		problems=$((problems + 1))
+	}
 done <<<"$claims"
 
 # Names given anywhere in the source (comments that do not sit on a claim,
@@ -95,8 +145,7 @@ done < <(grep -rhoE 'litmus: [a-z0-9-]+' src include | sed 's/litmus: //' | sort
 
 for f in "$litmus"/*.litmus; do
 	name=$(basename "$f" .litmus)
-	expect=$(sed -n 's/^ \* Expect: \([A-Za-z]*\)$/\1/p' "$f")
-	[ "$expect" = Never ] || continue
+	[ "$(expect_of "$name")" = Never ] || continue
 	count=$((count + 1))
 	case "$named" in
 	*" $name "*) ;;
@@ -111,5 +160,5 @@ for f in "$litmus"/*.litmus; do
 	}
 done
 
-echo "$count claims checked, $problems problems"
+echo "$count claims checked ($marked marked atomicity only), $problems problems"
 [ "$problems" -eq 0 ]

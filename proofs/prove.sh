@@ -81,10 +81,14 @@ done
 # 3. The models. pan's exit status says nothing: read its report.
 for f in "$top"/proofs/spin/*.pml; do
 	model=$(basename "$f" .pml)
-	runs=$(sed -n 's/^ \* Runs: //p' "$f")
+	# The Runs: line and its continuation lines, up to a bare " *".
+	runs=$(sed -n '/^ \* Runs: /,/^ \*$/p' "$f" | sed 's/^ \* *//; s/^Runs: //')
 	[ -n "$runs" ] || { flunk "$model: no Runs: line"; continue; }
 	for run in $runs; do
-		variant=${run%=*} expect=${run#*=}
+		# VARIANT=pass, or VARIANT=fail:EXPR with the assertion (as pan
+		# prints it, without spaces) that the bug must violate.
+		variant=${run%%=*} expect=${run#*=} want=""
+		case "$expect" in fail:*) want=${expect#fail:} expect=fail ;; esac
 		def=() && [ "$variant" = mkvm ] || def=("-D$variant")
 		dir=$out/$model-$variant
 		mkdir -p "$dir"
@@ -100,6 +104,8 @@ for f in "$top"/proofs/spin/*.pml; do
 		states=$(sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' "$dir/report.txt")
 		why=$(grep -m1 -E 'assertion violated|invalid end state|acceptance cycle' \
 			"$dir/report.txt" | sed 's/^pan:[0-9]*: *//' || true)
+		violated=$(sed -n 's/^pan:[0-9]*: *assertion violated \(.*\) (at depth [0-9]*)$/\1/p' \
+			"$dir/report.txt" | head -n1 | tr -d ' ')
 		if [ -z "$errors" ]; then
 			flunk "$model $variant: pan gave no verdict"
 			sed 's/^/# /' "$dir/report.txt" | tail -n 5
@@ -107,6 +113,8 @@ for f in "$top"/proofs/spin/*.pml; do
 			flunk "$model $variant: the search was cut short (depth)"
 		elif [ "$expect" = pass ] && [ "$errors" = 0 ]; then
 			pass "$model $variant: no violation in $states states (exhaustive)"
+		elif [ "$expect" = fail ] && [ "$errors" != 0 ] && [ "$violated" != "$want" ]; then
+			flunk "$model $variant: failed, but not on the bug's assertion $want: ${why:-no assertion}"
 		elif [ "$expect" = fail ] && [ "$errors" != 0 ]; then
 			(cd "$dir" && spin -t -p -g "${def[@]}" "$model.pml") >"$dir/trail.txt" 2>&1 || true
 			pass "$model $variant: counterexample, $why ($(grep -c '^ *[0-9]*:' "$dir/trail.txt") steps, trail: $dir/trail.txt)"

@@ -219,6 +219,12 @@ static unsigned long take_and_protect(struct mkvm_vm *vm,
 	u64 gfn = slot->base_gfn + w * BITS_PER_LONG;
 
 	lockdep_assert_held_write(&vm->mmu_lock);
+	/*
+	 * Atomic: a pfn cache write sets bits without mmu_lock. Fully
+	 * ordered: the page is copied after its bit is taken, and pairs with
+	 * the smp_mb__before_atomic() in mkvm_gpc_mark_dirty()
+	 * (litmus: dirty-log-gpc-write).
+	 */
 	mask &= atomic_long_fetch_andnot(mask, (atomic_long_t *)&slot->dirty_bitmap[w]);
 	if (mask)
 		wrprotect_gfns(vm, gfn + __ffs(mask), gfn + __fls(mask) + 1);

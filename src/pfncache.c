@@ -578,8 +578,16 @@ void mkvm_gpc_mark_dirty(struct mkvm_gpc *gpc)
 	if (gpc->hva_keyed)
 		return;
 	slot = mkvm_gfn_to_memslot(mkvm_memslots(gpc->vm), gfn);
-	if (slot && mkvm_slot_logs_dirty(slot))
+	if (slot && mkvm_slot_logs_dirty(slot)) {
+		/*
+		 * What was written before its bit: set_bit() orders nothing,
+		 * and no mmu_lock orders this against the log's reader. Pairs
+		 * with take_and_protect()'s fully ordered take
+		 * (litmus: dirty-log-gpc-write).
+		 */
+		smp_mb__before_atomic();
 		mkvm_mark_page_dirty(slot, gfn);
+	}
 }
 
 /**

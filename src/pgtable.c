@@ -231,6 +231,7 @@ static int s2_map_visitor(const struct s2_visit *v, enum s2_walk_flags which)
 	/* Already mapped, by this or a bigger leaf: nothing to do. */
 	if (s2_pte_valid(v->old))
 		return -EAGAIN;
+	/* ordering: none (atomicity: of two racing faults, one leaf wins). */
 	if (v->level == d->level)
 		return cmpxchg64(v->ptep, 0, d->pte) ? -EAGAIN : 0;
 
@@ -498,9 +499,9 @@ static int s2_split_visitor(const struct s2_visit *v, enum s2_walk_flags which)
 	/*
 	 * mmu_lock is held for write: no walker can see the entry between
 	 * the block and the table, so no break-before-make is needed, and a
-	 * plain store publishes the table (without the lock it could not:
-	 * litmus: s2-table-publish-no-cmpxchg). The walker then goes into
-	 * the new table and splits its blocks too.
+	 * plain store publishes the table (litmus: s2-table-split-locked;
+	 * without the lock it could not: s2-table-publish-no-cmpxchg). The
+	 * walker then goes into the new table and splits its blocks too.
 	 */
 	WRITE_ONCE(*v->ptep, virt_to_phys(table) | MKVM_PTE_TABLE | MKVM_PTE_VALID);
 	atomic_long_inc(&d->s2->nr_tables);
@@ -646,6 +647,7 @@ void mkvm_s2_leaf_relax(const struct mkvm_s2_leaf *leaf, enum mkvm_prot prot)
 	u64 new = leaf->pte | (prot & MKVM_PROT_R ? MKVM_PTE_R : 0) |
 		  (prot & MKVM_PROT_W ? MKVM_PTE_W : 0);
 
+	/* ordering: none (atomicity only). */
 	cmpxchg64(leaf->ptep, leaf->pte, new);
 }
 

@@ -43,6 +43,7 @@ void mkvm_stat_inc(enum mkvm_stat stat)
 
 void mkvm_stat_dec(enum mkvm_stat stat)
 {
+	/* ordering: none (a counter: only its value matters). */
 	WARN_ON_ONCE(atomic_long_dec_return(&mkvm_stats[stat]) < 0);
 }
 

@@ -17,7 +17,7 @@
  *   CHECK_UNLOCKED  aging checks before it takes mmu_lock: the check and
  *                   the walk are not one critical section   Expect: fail
  *
- * Runs: mkvm=pass SEED_003=fail CHECK_UNLOCKED=fail
+ * Runs: mkvm=pass SEED_003=fail:table CHECK_UNLOCKED=fail:table
  *
  * Safety: no dereference of a detached (NULL) table, of a freed table, or
  * of a freed VM.

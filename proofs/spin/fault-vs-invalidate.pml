@@ -9,7 +9,8 @@
  *                                                               Expect: fail
  *   IN_PROGRESS_ONLY  no sequence check                         Expect: fail
  *
- * Runs: mkvm=pass SEQ_ONLY=fail IN_PROGRESS_ONLY=fail
+ * Runs: mkvm=pass SEQ_ONLY=fail:((s2[0]==0)||(s2[0]==host[0]))
+ *       IN_PROGRESS_ONLY=fail:((s2[0]==0)||(s2[0]==host[0]))
  *
  * Safety: whatever stage-2 maps, the host maps at that address now
  * (s2[i] == 0 or s2[i] == host[i]); a stage-2 entry for a page the host

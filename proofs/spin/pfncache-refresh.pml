@@ -4,15 +4,16 @@
  * by a host address U outside every memslot (seed 004).
  *
  * Variants (spin -D...):
- *   (none)      mkvm: per-VM gpc_invalidate_seq bumped in
- *               invalidate_range_end under mn_invalidate_lock before the
- *               in-flight count drops; refresh retries while the count is
- *               up or the sequence moved (src/pfncache.c, gpc_retry())
+ *   (none)      mkvm as it ships (gpc_range_aware=Y): per-VM
+ *               gpc_invalidate_seq bumped in invalidate_range_end under
+ *               mn_invalidate_lock, before the in-flight count drops, if a
+ *               cache is keyed in its range (mkvm_gpc_invalidate_end());
+ *               refresh retries while an in-flight union covers U, or if
+ *               the sequence moved (src/pfncache.c, gpc_retry_range())
  *                                                           Expect: pass
- *   RANGE       mkvm with gpc_range_aware=1: retry only for an in-flight
- *               union that covers U; end bumps only if a cache is keyed
- *               in its range (gpc_retry_range(), mkvm_gpc_invalidate_end())
- *                                                           Expect: pass
+ *   ANY_RANGE   mkvm with gpc_range_aware=N, KVM's rule: every end bumps,
+ *               refresh retries while any invalidation is in flight
+ *               (gpc_retry())                               Expect: pass
  *   SEED_004    KVM before the fix: count and mmu_invalidate_seq, which
  *               only an invalidation hitting a memslot bumps
  *                                                           Expect: fail
@@ -25,7 +26,9 @@
  *               any invalidation ended every refresh retries for ever
  *                                                           Expect: fail
  *
- * Runs: mkvm=pass RANGE=pass SEED_004=fail SEED_004_START=fail SEED_004_MIXED=fail
+ * Runs: mkvm=pass ANY_RANGE=pass SEED_004=fail:(!(valid)||(cached==host[U]))
+ *       SEED_004_START=fail:(!(valid)||(cached==host[U]))
+ *       SEED_004_MIXED=fail:((!(retry)||(count>0))||(ends!=snap_ends))
  *
  * Safety: a valid cache maps the page the host maps at U now; and (for
  * the MIXED diff, a livelock shown as a safety property) a refresh retries
@@ -39,7 +42,7 @@
  * business (gpc-seq-snapshot, gpc-seq-vs-count).
  */
 
-#define U 0
+hidden byte U = 0;		/* the cache's key; V is 1 */
 
 byte host[2] = 1;		/* host page at U and V: version, 0 = zapped */
 byte next_version = 2;
@@ -93,10 +96,10 @@ again:
 		retry = count > 0 || mmu_seq != snap || hva_seq != snap_hva;
 #elif defined(SEED_004_MIXED)
 		retry = count > 0 || gpc_seq != snap;
-#elif defined(RANGE)
-		retry = (count > 0 && mn_start <= U && U < mn_end) || gpc_seq != snap;
-#else
+#elif defined(ANY_RANGE)
 		retry = count > 0 || gpc_seq != snap;
+#else
+		retry = (count > 0 && mn_start <= U && U < mn_end) || gpc_seq != snap;
 #endif
 		/* A retry must have a reason: one in flight, or one ended since. */
 		assert(!retry || count > 0 || ends != snap_ends);
@@ -135,10 +138,10 @@ proctype invalidate(byte i)
 		fi
 	}
 	host[i] = 0;				/* the core mm zaps the PTE: page freed */
-#if defined(RANGE)
-	bump = gpc_active && i == U;		/* mkvm_gpc_invalidate_end() */
-#else
+#if defined(ANY_RANGE) || defined(SEED_004) || defined(SEED_004_START) || defined(SEED_004_MIXED)
 	bump = true;
+#else
+	bump = gpc_active && i == U;		/* mkvm_gpc_invalidate_end() */
 #endif
 	atomic {				/* mn_invalidate_lock */
 #if !defined(SEED_004) && !defined(SEED_004_START)
