@@ -20,7 +20,8 @@
 # MKVM_PANIC_ON_WARN (1: stop at the first WARN; default 0 collects all),
 # MKVM_TIMEOUT (seconds for the whole boot, default 900), MKVM_REVERT (a
 # fix-reverted build: see Kbuild), MKVM_TEST_MODULE_ONLY and
-# MKVM_TESTS_FROM (must-fail runs: see build_module and build_tests).
+# MKVM_TESTS_FROM (must-fail runs: see build_module and build_tests),
+# MKVM_GUEST_ENV (VAR=value words for the test programs' environment).
 set -euo pipefail
 trap 'echo "mkvm-harness: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
@@ -201,7 +202,7 @@ stage_initramfs() {
 	RESULT_DEV=$RESULT_DEV
 	MKVM_KO=${GUEST_KO_PATH:-/mkvm/mkvm.ko}
 	LOADER=${GUEST_LOADER:-libkmod}
-	GUEST_ENV="${LANE_GUEST_ENV:-}"
+	GUEST_ENV="${LANE_GUEST_ENV:-} ${MKVM_GUEST_ENV:-}"
 	PRELOAD="$(for m in ${LANE_PRELOAD:-}; do echo "/mkvm/preload/${m##*/}"; done | xargs)"
 	EOF
 	if [ -n "${LANE_PRELOAD:-}" ]; then
