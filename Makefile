@@ -15,7 +15,7 @@ TESTS ?=
 EXTRA_TESTS ?=
 
 .PHONY: all modules kdir-check clean install uninstall dkms-install dkms-remove \
-	check check-matrix matrix-lanes demo bench checkpatch prove help
+	check check-matrix matrix-lanes demo bench fuzz checkpatch prove help
 
 all: modules
 
@@ -78,6 +78,11 @@ demo:
 bench:
 	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --tests "bench_fault_rate bench_gpc bench_scale bench_slots bench_dirty" --name bench
 
+# The coverage-guided fuzzer on the debug kernel, and what it left
+# uncovered (SEED= replays a run's programs; DURATION=30m for long runs).
+fuzz:
+	SEED="$(SEED)" DURATION="$(DURATION)" tests/fuzz/run.sh
+
 checkpatch:
 	tests/checkpatch.sh
 
@@ -96,5 +101,7 @@ help:
 	@echo "make check-matrix       every lane: $(MATRIX)"
 	@echo "make demo               boot QEMU and run the demo program"
 	@echo "make bench              benchmarks in QEMU (rates and ratios, no asserts)"
+	@echo "make fuzz               the fuzzer on the debug kernel, with coverage"
+	@echo "                        (SEED=N to replay, DURATION=30m; default 120s)"
 	@echo "make checkpatch         checkpatch --strict on src/ and include/"
 	@echo "make prove              litmus tests of every barrier (herd7), spin models of the seed races"

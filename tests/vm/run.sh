@@ -18,7 +18,8 @@
 # Environment: MKVM_ACCEL (kvm|hvf|tcg: skip detection), MKVM_OUT (work
 # directory, default /tmp/mkvm-check), MKVM_CACHE (default /var/cache/mkvm),
 # MKVM_PANIC_ON_WARN (1: stop at the first WARN; default 0 collects all),
-# MKVM_TIMEOUT (seconds for the whole boot, default 900), MKVM_REVERT (a
+# MKVM_TIMEOUT (seconds for the whole boot; default the lane's LANE_TIMEOUT,
+# or 900), MKVM_REVERT (a
 # fix-reverted build: see Kbuild), MKVM_TEST_MODULE_ONLY and
 # MKVM_TESTS_FROM (must-fail runs: see build_module and build_tests),
 # MKVM_GUEST_ENV (VAR=value words for the test programs' environment).
@@ -140,6 +141,18 @@ build_module() {
 	fi
 }
 
+# For the fuzzer's coverage figure: the KCOV call sites in the test
+# module's .text (each call's return address is what KCOV reports), and
+# the size of .text. Nothing when the module has no KCOV instrumentation.
+kcov_sites() {
+	local ko=$build/module-test/mkvm.ko sites size
+	[ -f "$ko" ] && command -v objdump >/dev/null || return 0
+	sites=$(objdump -dr -j .text "$ko" 2>/dev/null | grep -c 'R_.*__sanitizer_cov_trace_pc' || true)
+	[ "${sites:-0}" -gt 0 ] || return 0
+	size=$(objdump -h "$ko" | awk '$2 == ".text" { print "0x" $3 }')
+	echo "MKVM_FUZZ_SITES=$sites MKVM_FUZZ_TEXT_SIZE=$size"
+}
+
 # The test programs; MKVM_TESTS_FROM=DIR takes those an earlier run of
 # the same lane built (they do not depend on the module's build).
 build_tests() {
@@ -202,7 +215,7 @@ stage_initramfs() {
 	RESULT_DEV=$RESULT_DEV
 	MKVM_KO=${GUEST_KO_PATH:-/mkvm/mkvm.ko}
 	LOADER=${GUEST_LOADER:-libkmod}
-	GUEST_ENV="${LANE_GUEST_ENV:-} ${MKVM_GUEST_ENV:-}"
+	GUEST_ENV="${LANE_GUEST_ENV:-} ${MKVM_GUEST_ENV:-} $(kcov_sites)"
 	PRELOAD="$(for m in ${LANE_PRELOAD:-}; do echo "/mkvm/preload/${m##*/}"; done | xargs)"
 	EOF
 	if [ -n "${LANE_PRELOAD:-}" ]; then
@@ -387,7 +400,7 @@ stage_initramfs "$out/root" "$mode"
 pack_initramfs "$out/root" "$out/initramfs.img"
 detect_accel
 log "accelerator: $ACCEL"
-boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
+boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-${LANE_TIMEOUT:-900}}" || log "QEMU exited with status $?"
 # A kernel that dies before it starts /init never saw mkvm (it is loaded
 # from /init): under TCG, Debian's 7.x kernel has been seen to trap on a
 # half-patched instruction in early boot, once in some dozens of boots.
@@ -395,7 +408,7 @@ boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited wi
 if ! grep -q "Run /init as init process" "$out/console.log" && [ ! -s "$out/results" ]; then
 	mv "$out/console.log" "$out/console.first-boot.log"
 	log "the kernel died before starting /init (log: $out/console.first-boot.log); booting once more"
-	boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
+	boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-${LANE_TIMEOUT:-900}}" || log "QEMU exited with status $?"
 # A splat during boot, before mkvm was loaded (the debug kernel has shown a
 # rare early KASAN report under TCG), says nothing about mkvm, but it would
 # fail this run, and turn lockdep off for a proof that needs it: keep its
@@ -407,7 +420,7 @@ elif grep -qE '^not ok [0-9]+ boot, before mkvm was loaded: ' "$out/results"; th
 	{ grep -E -A12 -m1 -f "$vmdir/splat-patterns.txt" "$out/console.boot-splat.log" || true; } |
 		head -n 20 | sed 's/^/boot-splat| /' >&2
 	log "not mkvm's doing; booting once more"
-	boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-900}" || log "QEMU exited with status $?"
+	boot "$out/initramfs.img" "$ACCEL" "${MKVM_TIMEOUT:-${LANE_TIMEOUT:-900}}" || log "QEMU exited with status $?"
 fi
 if declare -F lane_after_boot >/dev/null; then
 	lane_after_boot >"$out/host-results" 2>"$out/lane-after.log" || true
