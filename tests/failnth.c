@@ -100,6 +100,10 @@ static int failnth_injected(int fd)
 	return atoi(buf) == 0;
 }
 
+/* Buffers the calls use, faulted in before fail-nth is armed. */
+static uint64_t bitmap;
+static struct mkvm_guest_op run_ops[NPAGES];
+
 /* What a case works on; setup fills it, check empties it. */
 struct fi_ctx {
 	int dev;
@@ -187,6 +191,9 @@ static unsigned int inject_each_point(const struct fi_case *fc)
 	int nth = failnth_open();
 	char errs[128] = "";
 
+	/* The calls' own buffers, faulted in before any point is armed. */
+	memset(run_ops, 0, sizeof(run_ops));
+	bitmap = 0;
 	for (n = 1; n <= MAX_POINTS; n++) {
 		struct fi_ctx c = { 0 };
 		int injected, call_failed, call_err;
@@ -248,6 +255,8 @@ static void setup_vm_vcpu(struct fi_ctx *c)
 {
 	setup_vm(c);
 	mkvm_vcpu_open(c->vm, 0, &c->vcpu);
+	/* Fault the run page in now: a user page fault may allocate too. */
+	c->vcpu.run->exit_reason = 0;
 }
 
 static void setup_guest(struct fi_ctx *c)
@@ -409,7 +418,6 @@ static void check_log_enable(struct fi_ctx *c)
 
 static long call_get_log(struct fi_ctx *c)
 {
-	static uint64_t bitmap;
 	struct mkvm_dirty_log log = { .slot = 0, .dirty_bitmap = (uintptr_t)&bitmap };
 
 	bitmap = 0;
@@ -447,14 +455,13 @@ static void check_clear_log(struct fi_ctx *c)
 /* The guest reads every page: each one faults in. */
 static long call_run_faults(struct fi_ctx *c)
 {
-	static struct mkvm_guest_op ops[NPAGES];
 	unsigned int i;
 
 	for (i = 0; i < NPAGES; i++)
-		ops[i] = (struct mkvm_guest_op){
+		run_ops[i] = (struct mkvm_guest_op){
 			.type = MKVM_OP_READ, .size = 8, .gpa = GPA + i * PAGE_SIZE,
 		};
-	return mkvm_run_ops(&c->vcpu, ops, NPAGES);
+	return mkvm_run_ops(&c->vcpu, run_ops, NPAGES);
 }
 
 static void check_run_faults(struct fi_ctx *c)

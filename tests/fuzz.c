@@ -22,10 +22,13 @@
  *  - no hang: a watchdog fails the run when no call completes for 60 s;
  *  - no kernel splat, no leak: the harness's own checks.
  *
- * Reproducible from its seed: each executor's generator is seeded from it,
- * and a failure prints the seed and the failing program. Interleavings with
- * the other threads are not reproducible; `make fuzz SEED=...` reruns the
- * same streams of programs.
+ * Seeded: each executor's generator is seeded from the seed, and a
+ * failure prints the seed and the failing program (every call with its
+ * arguments). `make fuzz SEED=...` reruns with the same seed: the first
+ * programs are the same, but which corpus entries later programs mutate
+ * depends on coverage found by both executors, and so on timing, as do the
+ * interleavings with the chaos thread. The printed program is what to turn
+ * into a regression test.
  *
  * Environment: MKVM_FUZZ_SEED (default: from the clock), MKVM_FUZZ_SECONDS
  * (default 15; the debug lane runs 120), MKVM_FUZZ_SITES and MKVM_FUZZ_TEXT_SIZE (from the
@@ -94,10 +97,14 @@ struct region {
 	int id;
 };
 
-/* The word every 8 bytes of data page @i of region @r hold, or 0. */
+/*
+ * The word every 8 bytes of data page @i of region @r hold, or 0: byte 0
+ * is TOUCH_WRITE's 0xa5, bytes 1 to 3 say which page (none of them 0, so
+ * that a page of another region or index never passes for this one).
+ */
 static uint64_t word_of(int r, uint64_t i)
 {
-	return MAGIC | i << 16 | (uint64_t)r << 8;
+	return MAGIC | (1 + i / 255) << 24 | (1 + i % 255) << 16 | (uint64_t)(0x10 + r) << 8;
 }
 
 static char *data_of(struct region *rg)
@@ -229,9 +236,10 @@ static const int errs_einval[] = { EINVAL, 0 };
 static const int errs_enable_cap[] = { EINVAL, EFAULT, 0 };
 static const int errs_log[] = { EINVAL, ENOENT, EFAULT, ENOMEM, 0 };
 static const int errs_bad[] = { ENOTTY, 0 };
+static const int errs_none[] = { 0 };
 
 /* Calls that succeeded and failed, by errno class, for the report. */
-static atomic_long n_ok, n_failed, n_reads_checked;
+static atomic_long n_ok, n_failed, n_reads_checked, n_sabotaged;
 
 static void check_errno(struct executor *e, long r, int err, const int *allowed,
 			bool sabotaged, const char *what)
@@ -462,8 +470,14 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 			break;
 		}
 	}
+	/*
+	 * Unlocked: the chaos thread may replace this VM's fds or this run
+	 * page meanwhile (it never closes an fd, so the numbers stay ours).
+	 */
+	pthread_mutex_unlock(&e->lock);
 	r = mkvm_run_ops(&v->vcpu[vi], e->ops, n);
 	err = errno;
+	pthread_mutex_lock(&e->lock);
 	check_errno(e, r, err, errs_run, v->sabotaged, "MKVM_RUN");
 	if (r || v->sabotaged)
 		return;
@@ -480,8 +494,12 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 	}
 }
 
-/* The word a pfn cache's page holds: its key's page, now. */
-static uint64_t gpc_word(struct executor *e, struct vm *v, unsigned int id)
+/*
+ * The word a pfn cache's page holds (its key's page, now) in @word; false
+ * when that is unknown here: a key in no data page, or in a slot with an
+ * id this program does not track.
+ */
+static bool gpc_word(struct executor *e, struct vm *v, unsigned int id, uint64_t *word)
 {
 	uint64_t key = v->gpc[id].key;
 	struct slot *sl;
@@ -491,13 +509,18 @@ static uint64_t gpc_word(struct executor *e, struct vm *v, unsigned int id)
 		for (r = 0; r < NREGIONS; r++) {
 			uintptr_t d = (uintptr_t)data_of(&e->reg[r]);
 
-			if (key >= d && key - d < REGION_PAGES * PAGE_SIZE)
-				return page_word(e, r, (key - d) / PAGE_SIZE);
+			if (key >= d && key - d < REGION_PAGES * PAGE_SIZE) {
+				*word = page_word(e, r, (key - d) / PAGE_SIZE);
+				return true;
+			}
 		}
-		return 0;
+		return false;
 	}
 	sl = slot_at(v, key);
-	return sl ? page_word(e, sl->region, sl->first + (key - sl->gpa) / PAGE_SIZE) : 0;
+	if (!sl)
+		return false;
+	*word = page_word(e, sl->region, sl->first + (key - sl->gpa) / PAGE_SIZE);
+	return true;
 }
 
 static void do_call(struct executor *e, const struct call *c)
@@ -626,6 +649,7 @@ static void do_call(struct executor *e, const struct call *c)
 		return;
 	}
 	case C_GPC_ACCESS: {
+		uint64_t want;
 		struct mkvm_gpc_access acc = {
 			.id = a[1] % 8 ? a[1] % 3 : (uint32_t)a[1],
 			.flags = a[2] % 4 ? 0 : a[2] % 3,
@@ -639,8 +663,9 @@ static void do_call(struct executor *e, const struct call *c)
 		r = ioctl(v->fd, MKVM_GPC_READ, &acc);
 		err = errno;
 		check_errno(e, r, err, errs_gpc_access, v->sabotaged, "MKVM_GPC_READ");
-		if (!r && !v->sabotaged && acc.id < 3 && v->gpc[acc.id].active)
-			check_word(e, acc.data, gpc_word(e, v, acc.id), "a pfn cache read");
+		if (!r && !v->sabotaged && acc.id < 3 && v->gpc[acc.id].active &&
+		    gpc_word(e, v, acc.id, &want))
+			check_word(e, acc.data, want, "a pfn cache read");
 		return;
 	}
 	case C_GPC_DEACTIVATE:
@@ -726,7 +751,7 @@ static void do_call(struct executor *e, const struct call *c)
 
 		r = ioctl(a[1] % 2 || v->fd < 0 ? dev : v->fd, MKVM_CHECK_EXTENSION, a[2] % 16);
 		err = errno;
-		check_errno(e, r, err, errs_einval, v->sabotaged, "MKVM_CHECK_EXTENSION");
+		check_errno(e, r, err, errs_none, v->sabotaged, "MKVM_CHECK_EXTENSION");
 		r = ioctl(dev, MKVM_GET_API_VERSION, a[3] % 4 ? 0 : a[3]);
 		err = errno;
 		check_errno(e, r, err, errs_einval, false, "MKVM_GET_API_VERSION");
@@ -818,23 +843,28 @@ static void *executor_main(void *arg)
 		pthread_mutex_lock(&corpus_lock);
 		if (corpus_n && pick(&e->rng, 10) < 7) {
 			e->cur = corpus[pick(&e->rng, corpus_n)];
-			pthread_mutex_unlock(&corpus_lock);
-			mutate_prog(&e->rng, &e->cur);
+			mutate_prog(&e->rng, &e->cur);	/* may splice: under the lock */
 		} else {
-			pthread_mutex_unlock(&corpus_lock);
 			gen_prog(&e->rng, &e->cur);
 		}
+		pthread_mutex_unlock(&corpus_lock);
 		if (e->cover) {
 			__atomic_store_n(&e->cover[0], 0, __ATOMIC_RELAXED);
 			ioctl(e->kcov, KCOV_ENABLE, KCOV_TRACE_PC);
 		}
-		pthread_mutex_lock(&e->lock);
+		/*
+		 * e->lock per call, and dropped while RUN runs: the chaos thread
+		 * replaces fds and run pages between calls and under a RUN.
+		 */
 		for (i = 0; i < e->cur.n && !atomic_load(&stop); i++) {
 			e->cur_call = i;
+			pthread_mutex_lock(&e->lock);
 			do_call(e, &e->cur.c[i]);
+			pthread_mutex_unlock(&e->lock);
 			atomic_fetch_add(&e->calls, 1);
 		}
 		/* Each program leaves nothing behind for the next. */
+		pthread_mutex_lock(&e->lock);
 		for (i = 0; i < NVMS; i++)
 			vm_close(e, &e->vms[i]);
 		pthread_mutex_unlock(&e->lock);
@@ -990,17 +1020,22 @@ static void chaos_fds(uint64_t *s)
 	struct executor *e = &execs[pick(s, NEXEC)];
 	struct vm *v = &e->vms[pick(s, NVMS)];
 
-	/* Only between programs' calls: the executor holds its lock while running. */
+	/* Between calls, or under a RUN: the executor drops its lock then. */
 	if (pthread_mutex_trylock(&e->lock))
 		return;
-	if (v->fd >= 0 && !pick(s, 2)) {
+	if (v->fd >= 0 && !pick(s, 3)) {
 		dup2(devnull, v->fd);
+		v->sabotaged = true;
+	} else if (v->vcpu[0].fd >= 0 && !pick(s, 2)) {
+		dup2(devnull, v->vcpu[0].fd);
 		v->sabotaged = true;
 	} else if (v->vcpu[0].run) {
 		mmap(v->vcpu[0].run, PAGE_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 		v->sabotaged = true;
 	}
+	if (v->sabotaged)
+		atomic_fetch_add(&n_sabotaged, 1);
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -1122,10 +1157,11 @@ static void report(void)
 	for (k = 0; k < NEXEC; k++)
 		calls += atomic_load(&execs[k].calls);
 	printf("# seed %llu: %ld calls (%ld ioctls succeeded, %ld failed as documented), "
-	       "%ld reads checked; corpus %u programs (%ld added), %ld edges\n",
+	       "%ld reads checked, %ld fds or run pages replaced; corpus %u programs "
+	       "(%ld added), %ld edges\n",
 	       (unsigned long long)seed, calls, atomic_load(&n_ok), atomic_load(&n_failed),
-	       atomic_load(&n_reads_checked), corpus_n, atomic_load(&new_inputs),
-	       atomic_load(&edges_n));
+	       atomic_load(&n_reads_checked), atomic_load(&n_sabotaged), corpus_n,
+	       atomic_load(&new_inputs), atomic_load(&edges_n));
 	if (sites > 0)
 		printf("# coverage: %lu%% of mkvm's instrumented code (%lu of %ld KCOV sites in .text)\n",
 		       pcs * 100 / sites, pcs, sites);

@@ -43,7 +43,7 @@ if [ -f "$ko" ]; then
 			return v
 		}
 		/^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
-		/R_X86_64_PLT32[ \t]+__sanitizer_cov_trace_pc/ {
+		/R_[A-Z0-9_]+[ \t]+__sanitizer_cov_trace_pc/ {
 			printf "%#x %s\n", hex(substr($1, 1, length($1) - 1)) + 4, fn
 		}' >"$out/sites.txt" 2>/dev/null || true
 	if [ -s "$out/sites.txt" ]; then
@@ -55,7 +55,7 @@ if [ -f "$ko" ]; then
 		awk 'NR == FNR { c[$1] = 1; next }
 		     { n[$2]++; if (!($1 in c)) m[$2]++ }
 		     END { for (f in m) printf "%5d / %-5d %s\n", m[f], n[f], f }' \
-			"$out/covered.txt" "$out/sites.txt" | sort -rn | head -n 40
+			"$out/covered.txt" "$out/sites.txt" | sort -rn | sed -n 1,40p
 	fi
 fi
 exit $rc

@@ -147,7 +147,8 @@ build_module() {
 kcov_sites() {
 	local ko=$build/module-test/mkvm.ko sites size
 	[ -f "$ko" ] && command -v objdump >/dev/null || return 0
-	sites=$(objdump -dr -j .text "$ko" 2>/dev/null | grep -c 'R_.*__sanitizer_cov_trace_pc' || true)
+	sites=$(objdump -dr -j .text "$ko" 2>/dev/null |
+		grep -cE 'R_[A-Z0-9_]+[[:space:]]+__sanitizer_cov_trace_pc' || true)
 	[ "${sites:-0}" -gt 0 ] || return 0
 	size=$(objdump -h "$ko" | awk '$2 == ".text" { print "0x" $3 }')
 	echo "MKVM_FUZZ_SITES=$sites MKVM_FUZZ_TEXT_SIZE=$size"
