@@ -85,7 +85,7 @@ revert_proof() {	# revert_proof TRIGGER BUILD PROG:TEST WHAT PATTERNS
 }
 revert_proof revert_000 SEED_000 seeds:seed000_release_vs_destroy \
 	"seed 000's reproducer fails with its fix reverted" \
-	'BUG: KASAN: (double-free|use-after-free|invalid-free) in (mkvm_s2_destroy|mkvm_mmu_flush_all|kfree)\+ && mkvm_mmu_flush_all\+0x'
+	'BUG: KASAN: (double-free|use-after-free|invalid-free) in (mkvm_s2_destroy|mkvm_mmu_flush_all|kfree)\+|VM_BUG_ON_PAGE\(page_ref_count\(page\) == 0\) && mkvm_mmu_flush_all\+0x'
 revert_proof revert_000_split SEED_000_SPLIT dirty:seed000_split_cache_release_vs_destroy \
 	"seed 000's split-cache half fails with release freeing the cache" \
 	'BUG: KASAN: ([a-z]+-)?(use-after-free|double-free|invalid-free) in (mkvm_split_cache_free|kfree|kvfree|free_pages)\+|VM_BUG_ON_PAGE\(page_ref_count\(page\) == 0\) && mkvm_split_cache_free'
