@@ -361,7 +361,7 @@ static void mutate_prog(uint64_t *s, struct prog *p)
 	}
 }
 
-/* The VM and vCPU a call's arguments name, under e->lock. */
+/* The VM a call's arguments name; used under e->lock. */
 static struct vm *vm_of(struct executor *e, uint64_t a)
 {
 	return &e->vms[a % NVMS];
@@ -377,7 +377,7 @@ static void vm_init(struct vm *v)
 		v->vcpu[i].fd = -1;
 }
 
-static void vm_close(struct executor *e, struct vm *v)
+static void vm_close(struct vm *v)
 {
 	int i;
 
@@ -392,7 +392,6 @@ static void vm_close(struct executor *e, struct vm *v)
 	if (v->fd >= 0)
 		close(v->fd);
 	vm_init(v);
-	(void)e;
 }
 
 /* The slot that maps @gpa, or NULL. */
@@ -536,7 +535,7 @@ static void do_call(struct executor *e, const struct call *c)
 		int dev = mkvm_open();
 
 		if (v->fd >= 0)
-			vm_close(e, v);
+			vm_close(v);
 		r = ioctl(dev, MKVM_CREATE_VM, a[1] % 8 ? 0 : a[1]);
 		err = errno;
 		close(dev);
@@ -760,7 +759,7 @@ static void do_call(struct executor *e, const struct call *c)
 	}
 	case C_CLOSE:
 		if (a[1] % 2) {
-			vm_close(e, v);
+			vm_close(v);
 		} else {
 			i = a[2] % NVCPUS;
 			if (v->vcpu[i].fd >= 0) {
@@ -866,7 +865,7 @@ static void *executor_main(void *arg)
 		/* Each program leaves nothing behind for the next. */
 		pthread_mutex_lock(&e->lock);
 		for (i = 0; i < NVMS; i++)
-			vm_close(e, &e->vms[i]);
+			vm_close(&e->vms[i]);
 		pthread_mutex_unlock(&e->lock);
 		if (e->cover)
 			ioctl(e->kcov, KCOV_DISABLE, 0);

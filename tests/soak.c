@@ -115,7 +115,7 @@ static void soak_foreign(int fd, struct soak_counts *n)
  * its own and exits at once (a creator exiting first); take what the
  * previous process passed (through @in) and keep it a while.
  */
-static void soak_proc(int id, int in, int out, double deadline, struct soak_counts *n)
+static void soak_proc(int in, int out, double deadline, struct soak_counts *n)
 {
 	unsigned int seed = 0x9e3779b9u * (getpid() + 1);
 	int held[16], nheld = 0, i, fd;
@@ -182,7 +182,6 @@ static void soak_proc(int id, int in, int out, double deadline, struct soak_coun
 	}
 	for (i = 0; i < nheld; i++)
 		close(held[i]);
-	(void)id;
 }
 
 TEST_T(multi_process_vms_with_fd_passing, 600)
@@ -205,7 +204,7 @@ TEST_T(multi_process_vms_with_fd_passing, 600)
 		pids[i] = fork();
 		ASSERT_TRUE(pids[i] >= 0);
 		if (!pids[i]) {
-			soak_proc(i, socks[i][0], socks[(i + 1) % NPROCS][1],
+			soak_proc(socks[i][0], socks[(i + 1) % NPROCS][1],
 				  deadline, &counts[i]);
 			_exit(0);
 		}
