@@ -81,7 +81,7 @@ bench:
 # The coverage-guided fuzzer on the debug kernel, and what it left
 # uncovered (SEED= replays a run's programs; DURATION=30m for long runs).
 fuzz:
-	SEED="$(SEED)" DURATION="$(DURATION)" tests/fuzz/run.sh
+	SEED="$(SEED)" DURATION="$(DURATION)" PROG="$(PROG)" tests/fuzz/run.sh
 
 checkpatch:
 	tests/checkpatch.sh

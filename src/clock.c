@@ -40,6 +40,7 @@ static enum hrtimer_restart clock_tick(struct hrtimer *timer)
 	bool refresh;
 	int idx;
 
+	mkvm_vm_kcov_start(vm);
 	/* Periods, not callbacks: a late callback counts the ones it missed. */
 	clk->ticks += hrtimer_forward_now(timer, clk->period);
 	/* SRCU: a memslot update waits for a write through its old translation. */
@@ -79,6 +80,7 @@ static enum hrtimer_restart clock_tick(struct hrtimer *timer)
 	srcu_read_unlock(&vm->srcu, idx);
 	if (refresh)
 		schedule_work(&clk->refresh);
+	mkvm_vm_kcov_stop();
 	return HRTIMER_RESTART;
 }
 
@@ -90,6 +92,7 @@ static void clock_refresh(struct work_struct *work)
 	/* An exiting process: there is nothing left to map. */
 	if (!mmget_not_zero(vm->mm))
 		return;
+	mkvm_vm_kcov_start(vm);
 	kthread_use_mm(vm->mm);
 	if (mkvm_gpc_refresh(clk->gpc, CLOCK_REFRESH_TRIES)) {
 		atomic64_inc(&clk->refresh_failures);
@@ -97,6 +100,7 @@ static void clock_refresh(struct work_struct *work)
 	}
 	kthread_unuse_mm(vm->mm);
 	mmput(vm->mm);
+	mkvm_vm_kcov_stop();
 }
 
 void mkvm_clock_init(struct mkvm_vm *vm)

@@ -245,6 +245,7 @@ static void roots_teardown_work(struct work_struct *work)
 	struct mkvm_root *root;
 	LIST_HEAD(dead);
 
+	mkvm_vm_kcov_start(vm);
 	write_lock(&vm->mmu_lock);
 	for (;;) {
 		bool found = false;
@@ -279,6 +280,7 @@ static void roots_teardown_work(struct work_struct *work)
 	roots_reap_locked(vm, &dead);
 	write_unlock(&vm->mmu_lock);
 	roots_free(vm, &dead);
+	mkvm_vm_kcov_stop();
 }
 
 /**

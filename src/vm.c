@@ -252,6 +252,9 @@ static struct mkvm_vm *mkvm_vm_create(void)
 		goto err_ida;
 
 	refcount_set(&vm->users, 1);
+#ifdef CONFIG_MKVM_TEST_BUILD
+	vm->kcov_handle = kcov_common_handle();
+#endif
 	mutex_init(&vm->lock);
 	mutex_init(&vm->slots_lock);
 	xa_init(&vm->vcpus);

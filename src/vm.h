@@ -2,6 +2,7 @@
 #ifndef MKVM_VM_H
 #define MKVM_VM_H
 
+#include <linux/kcov.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rcuwait.h>
@@ -87,6 +88,12 @@ struct mkvm_vm {
 #ifdef CONFIG_MKVM_TEST_BUILD
 	/* Every root allocated and not freed, on or off @roots: the auditor's. */
 	struct list_head roots_audit;
+	/*
+	 * The creator's KCOV common handle (0: none), so that the fuzzer's
+	 * coverage includes what mkvm's workers and timer run on the VM's
+	 * behalf: see mkvm_vm_kcov_start().
+	 */
+	u64 kcov_handle;
 #endif
 	/* The one teardown worker of invalid roots (root.c). */
 	struct work_struct roots_teardown_work;
@@ -154,5 +161,26 @@ struct mkvm_vm {
 long mkvm_dev_create_vm(unsigned long type);
 void mkvm_vm_get(struct mkvm_vm *vm);
 void mkvm_vm_put(struct mkvm_vm *vm);
+
+/*
+ * Work done for a VM outside its creator's syscalls (the roots' teardown
+ * worker, the clock's timer and refresh worker) reports KCOV coverage to
+ * the creator's remote KCOV handle in test builds, as vhost's worker does:
+ * otherwise no fuzzer would see it. Task or softirq context, not nested.
+ */
+#ifdef CONFIG_MKVM_TEST_BUILD
+static inline void mkvm_vm_kcov_start(struct mkvm_vm *vm)
+{
+	kcov_remote_start_common(vm->kcov_handle);
+}
+
+static inline void mkvm_vm_kcov_stop(void)
+{
+	kcov_remote_stop();
+}
+#else
+static inline void mkvm_vm_kcov_start(struct mkvm_vm *vm) { }
+static inline void mkvm_vm_kcov_stop(void) { }
+#endif
 
 #endif /* MKVM_VM_H */

@@ -53,6 +53,8 @@
 
 #include "lib/mkvm_util.h"
 #include "lib/tap.h"
+/* tests/fuzz/regress/'s programs, by tests/fuzz/embed.sh: fuzz_regressions_text[]. */
+#include "fuzz_regress.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
@@ -64,10 +66,23 @@
 #define KCOV_TRACE_PC		0
 #define COVER_WORDS		(64 << 10)
 
+/* uapi/linux/kcov.h's, which not every libc's kernel headers have yet. */
+struct kcov_remote_arg {
+	uint32_t trace_mode;
+	uint32_t area_size;
+	uint32_t num_handles;
+	uint64_t common_handle __attribute__((aligned(8)));
+};
+
+#define KCOV_REMOTE_ENABLE	_IOW('c', 102, struct kcov_remote_arg)
+
 #define NEXEC		2
 #define NREGIONS	2		/* per executor */
 #define REGION_PAGES	512		/* 2M of data */
-#define NVMS		2
+#define NVMS		2		/* per executor */
+#define NSHARED		2		/* VMs both executors use */
+#define MAX_RETIRED	32
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NSLOTS		4
 #define NVCPUS		2
 #define MAX_CALLS	16
@@ -140,11 +155,30 @@ struct slot {
 	bool used;
 	uint32_t flags;
 	uint64_t gpa, npages;
-	int region;		/* backing: region and first data page */
+	int region;		/* backing: region (regions[]) and first data page */
 	uint64_t first;
 };
 
+/*
+ * A VM as the executors know it, under @lock: its owner's e->lock, or for
+ * a shared VM its own. Calls that change what is known (create, slots,
+ * pfn cache keys, close) run under @lock and bump @gen; the others drop
+ * @lock for the ioctl (@busy counts them) and trust what they saw only if
+ * @gen did not move meanwhile. An fd closed while @busy is dup2()ed over
+ * with /dev/null and closed when the last such call returns, so that its
+ * number is never reused under a running call; a run page likewise gives
+ * way to anonymous memory first.
+ */
 struct vm {
+	pthread_mutex_t *lock;
+	pthread_cond_t idle;	/* @busy fell to 0 */
+	int busy;
+	unsigned long gen;
+	bool shared;
+	int retired_fds[MAX_RETIRED], nretired_fds;
+	void *retired_runs[MAX_RETIRED];
+	int nretired_runs;
+	/* From here on, reset by vm_reset(). */
 	int fd;			/* -1: none */
 	bool sabotaged;		/* the chaos thread replaced an fd */
 	struct slot slots[NSLOTS];
@@ -165,10 +199,19 @@ struct executor {
 	unsigned int cur_call;
 	int kcov;
 	unsigned long *cover;
+	unsigned long *remote_cover;	/* see executor_start() */
 	atomic_long calls;
+	bool idle;		/* replaying, with no program of its own */
 };
 
 static struct executor execs[NEXEC];
+static struct region *regions[NEXEC * NREGIONS];
+static struct vm shared_vms[NSHARED];
+static pthread_mutex_t shared_locks[NSHARED];
+/* MKVM_FUZZ_PROG or a regression: each executor's program, run over and over. */
+static struct prog replay[NEXEC];
+static bool replaying;
+static atomic_long replays;
 static uint64_t seed;
 static double deadline;
 static atomic_int stop;
@@ -190,19 +233,37 @@ static unsigned long text_start, text_size;
 static long sites;
 static atomic_long edges_n, new_inputs;
 
-static void print_prog(FILE *f, const struct prog *p)
+/* Straight to fd 1: on_sigsegv() prints programs too. */
+static void print_prog(const struct prog *p)
 {
 	unsigned int i;
 
 	for (i = 0; i < p->n; i++)
-		fprintf(f, "#   %2u %-16s %#llx %#llx %#llx %#llx %#llx %#llx\n", i,
+		dprintf(1, "#   %2u %-16s %#llx %#llx %#llx %#llx %#llx %#llx\n", i,
 			call_names[p->c[i].kind], (unsigned long long)p->c[i].a[0],
 			(unsigned long long)p->c[i].a[1], (unsigned long long)p->c[i].a[2],
 			(unsigned long long)p->c[i].a[3], (unsigned long long)p->c[i].a[4],
 			(unsigned long long)p->c[i].a[5]);
 }
 
-/* A finding: say what, the seed, and the program; fail the test. */
+/*
+ * What every executor is running, in the form MKVM_FUZZ_PROG and
+ * tests/fuzz/regress/ take: a line "executor K ...", then its calls. The
+ * other executor's program matters too: they share VMs.
+ */
+static void print_programs(void)
+{
+	int k;
+
+	for (k = 0; k < NEXEC; k++) {
+		if (execs[k].idle)
+			continue;
+		dprintf(1, "# executor %d at call %u of:\n", k, execs[k].cur_call);
+		print_prog(&execs[k].cur);
+	}
+}
+
+/* A finding: say what, the seed, and the programs; fail the test. */
 static void __attribute__((noreturn, format(printf, 3, 4)))
 finding(struct executor *e, int line, const char *fmt, ...)
 {
@@ -214,13 +275,56 @@ finding(struct executor *e, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf("\n# replay: make fuzz SEED=%llu\n", (unsigned long long)seed);
-	if (e) {
-		printf("# the program:\n");
-		print_prog(stdout, &e->cur);
-	}
+	printf("\n# to replay: the executor lines below in FILE, then make fuzz PROG=FILE\n");
+	fflush(stdout);
+	print_programs();
 	fflush(stdout);
 	tap_fail(__FILE__, line, "fuzz finding, seed %llu", (unsigned long long)seed);
+}
+
+/*
+ * Programs from text: a line "executor K" (after any '#' and blanks)
+ * starts executor K's program; a line "N name a0 a1 a2 a3 a4 a5", as
+ * print_prog() prints it, is a call; other lines are comments. False,
+ * having said why, for a call outside any executor or an unknown name.
+ */
+static bool parse_programs(const char *text, struct prog *progs)
+{
+	char *copy = strdup(text), *line, *save = NULL;
+	bool ok = true;
+	int k = -1;
+
+	ASSERT_TRUE(copy);
+	memset(progs, 0, NEXEC * sizeof(*progs));
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long a[6];
+		unsigned int idx, kind;
+		char name[32];
+
+		line += strspn(line, "# \t");
+		if (sscanf(line, "executor %d", &k) == 1) {
+			if (k < 0 || k >= NEXEC) {
+				printf("# executor %d: there are %d\n", k, NEXEC);
+				ok = false;
+			}
+			continue;
+		}
+		if (sscanf(line, "%u %31s %llx %llx %llx %llx %llx %llx", &idx, name, &a[0],
+			   &a[1], &a[2], &a[3], &a[4], &a[5]) != 8)
+			continue;
+		for (kind = 0; kind < NR_CALL_KINDS && strcmp(name, call_names[kind]); kind++)
+			;
+		if (kind == NR_CALL_KINDS || k < 0 || k >= NEXEC || progs[k].n == MAX_CALLS) {
+			printf("# not a call of an executor's program: %s\n", line);
+			ok = false;
+			continue;
+		}
+		progs[k].c[progs[k].n].kind = kind;
+		memcpy(progs[k].c[progs[k].n].a, a, sizeof(a));
+		progs[k].n++;
+	}
+	free(copy);
+	return ok;
 }
 
 /* The errnos docs/api.md gives for each call, 0-terminated. */
@@ -259,25 +363,33 @@ static void check_errno(struct executor *e, long r, int err, const int *allowed,
 		strerrorname_np(err));
 }
 
-/* Byte by byte, @w is 0 or the word of its page. */
-static void check_word(struct executor *e, uint64_t w, uint64_t want, const char *what)
+/* Byte by byte, @w is 0 or @want, its page's word. */
+static bool word_ok(uint64_t w, uint64_t want)
 {
 	int b;
 
-	atomic_fetch_add(&n_reads_checked, 1);
 	for (b = 0; b < 64; b += 8) {
 		uint64_t got = (w >> b) & 0xff;
 
 		if (got && got != ((want >> b) & 0xff))
-			finding(e, __LINE__,
-				"%s read %#llx, which was never written there (the page holds 0 or %#llx)",
-				what, (unsigned long long)w, (unsigned long long)want);
+			return false;
 	}
+	return true;
 }
 
-static uint64_t page_word(struct executor *e, int r, uint64_t i)
+static void check_word(struct executor *e, uint64_t w, uint64_t want, const char *what)
 {
-	return word_of(e->id * NREGIONS + r, i);
+	atomic_fetch_add(&n_reads_checked, 1);
+	if (!word_ok(w, want))
+		finding(e, __LINE__,
+			"%s read %#llx, which was never written there (the page holds 0 or %#llx)",
+			what, (unsigned long long)w, (unsigned long long)want);
+}
+
+/* The word of data page @i of regions[@r]. */
+static uint64_t page_word(int r, uint64_t i)
+{
+	return word_of(r, i);
 }
 
 /* Sizes and addresses: mostly sane, often at an edge. */
@@ -361,37 +473,118 @@ static void mutate_prog(uint64_t *s, struct prog *p)
 	}
 }
 
-/* The VM a call's arguments name; used under e->lock. */
+/* The VM a call's arguments name: one call in three names a shared one. */
 static struct vm *vm_of(struct executor *e, uint64_t a)
 {
-	return &e->vms[a % NVMS];
+	if (a % (NVMS + 1) == NVMS)
+		return &shared_vms[a / (NVMS + 1) % NSHARED];
+	return &e->vms[a % (NVMS + 1)];
 }
 
-static void vm_init(struct vm *v)
+static void vm_reset(struct vm *v)
 {
 	int i;
 
-	memset(v, 0, sizeof(*v));
 	v->fd = -1;
-	for (i = 0; i < NVCPUS; i++)
+	v->sabotaged = false;
+	memset(v->slots, 0, sizeof(v->slots));
+	memset(v->gpc, 0, sizeof(v->gpc));
+	for (i = 0; i < NVCPUS; i++) {
 		v->vcpu[i].fd = -1;
+		v->vcpu[i].run = NULL;
+	}
+	v->gen++;
+}
+
+static void vm_init(struct vm *v, pthread_mutex_t *lock, bool shared)
+{
+	memset(v, 0, sizeof(*v));
+	v->lock = lock;
+	v->shared = shared;
+	pthread_cond_init(&v->idle, NULL);
+	vm_reset(v);
+}
+
+/* Close @fd of @v, under v->lock: see struct vm. */
+static void fd_retire(struct vm *v, int fd)
+{
+	if (fd < 0)
+		return;
+	while (v->busy && v->nretired_fds == MAX_RETIRED)
+		pthread_cond_wait(&v->idle, v->lock);
+	if (!v->busy) {
+		close(fd);
+		return;
+	}
+	if (dup2(devnull, fd) != fd)
+		tap_fail(__FILE__, __LINE__, "dup2 over fd %d: %s", fd, strerror(errno));
+	v->retired_fds[v->nretired_fds++] = fd;
+}
+
+static void run_retire(struct vm *v, struct mkvm_run *run)
+{
+	if (!run)
+		return;
+	while (v->busy && v->nretired_runs == MAX_RETIRED)
+		pthread_cond_wait(&v->idle, v->lock);
+	if (!v->busy) {
+		munmap(run, PAGE_SIZE);
+		return;
+	}
+	if (mmap(run, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		 -1, 0) != run)
+		tap_fail(__FILE__, __LINE__, "replacing a run page: %s", strerror(errno));
+	v->retired_runs[v->nretired_runs++] = run;
+}
+
+static void vcpu_close(struct vm *v, int i)
+{
+	run_retire(v, v->vcpu[i].run);
+	fd_retire(v, v->vcpu[i].fd);
+	v->vcpu[i].fd = -1;
+	v->vcpu[i].run = NULL;
+	v->gen++;
 }
 
 static void vm_close(struct vm *v)
 {
 	int i;
 
-	for (i = 0; i < NVCPUS; i++) {
-		if (v->vcpu[i].run)
-			munmap(v->vcpu[i].run, PAGE_SIZE);
-		if (v->vcpu[i].fd >= 0)
-			close(v->vcpu[i].fd);
-		v->vcpu[i].fd = -1;
-		v->vcpu[i].run = NULL;
+	for (i = 0; i < NVCPUS; i++)
+		vcpu_close(v, i);
+	fd_retire(v, v->fd);
+	vm_reset(v);
+}
+
+/* Drop v->lock for a call on @v; returns the generation it saw. */
+static unsigned long vm_unlock_for_call(struct vm *v)
+{
+	unsigned long gen = v->gen;
+
+	v->busy++;
+	pthread_mutex_unlock(v->lock);
+	return gen;
+}
+
+/*
+ * Back under v->lock after the call: close what was retired meanwhile if
+ * this was the last call out. True if @v is still the VM the call saw,
+ * untouched by the chaos thread: its results can be checked.
+ */
+static bool vm_relock_after_call(struct vm *v, unsigned long gen)
+{
+	int i;
+
+	pthread_mutex_lock(v->lock);
+	if (!--v->busy) {
+		for (i = 0; i < v->nretired_fds; i++)
+			close(v->retired_fds[i]);
+		for (i = 0; i < v->nretired_runs; i++)
+			munmap(v->retired_runs[i], PAGE_SIZE);
+		v->nretired_fds = v->nretired_runs = 0;
+		pthread_cond_broadcast(&v->idle);
 	}
-	if (v->fd >= 0)
-		close(v->fd);
-	vm_init(v);
+	return v->gen == gen && !v->sabotaged;
 }
 
 /* The slot that maps @gpa, or NULL. */
@@ -412,16 +605,16 @@ static struct slot *slot_at(struct vm *v, uint64_t gpa)
 static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 {
 	int vi = a[0] % NVCPUS, i, n = 1 + a[1] % 24;
+	struct mkvm_vcpu_ctx vcpu = v->vcpu[vi];
+	struct slot *used[NSLOTS], *sl;
 	uint64_t s = a[2];
-	struct mkvm_run *run = v->vcpu[vi].run;
-	struct slot *sl;
+	unsigned long gen;
+	int nused = 0;
+	bool same;
 	long r;
 	int err;
 
-	struct slot *used[NSLOTS];
-	int nused = 0;
-
-	if (v->vcpu[vi].fd < 0 || !run)
+	if (vcpu.fd < 0 || !vcpu.run)
 		return;
 	for (i = 0; i < NSLOTS; i++)
 		if (v->slots[i].used)
@@ -452,10 +645,15 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 		case 3: {
 			struct slot *at = slot_at(v, gpa);
 
+			/*
+			 * The page's word; on a shared VM, whose slots may
+			 * change before this runs, only the byte every page's
+			 * word has.
+			 */
 			op->type = MKVM_OP_WRITE;
 			op->size = 8;
-			op->data = at ? page_word(e, at->region,
-						  at->first + (gpa - at->gpa) / PAGE_SIZE) : 0;
+			op->data = at && !v->shared ? page_word(at->region, at->first +
+						 (gpa - at->gpa) / PAGE_SIZE) : MAGIC & 0xff;
 			break;
 		}
 		case 8:		/* an edge */
@@ -471,24 +669,25 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 	}
 	/*
 	 * Unlocked: the chaos thread may replace this VM's fds or this run
-	 * page meanwhile (it never closes an fd, so the numbers stay ours).
+	 * page meanwhile, and on a shared VM the other executor may change
+	 * its slots, or close it.
 	 */
-	pthread_mutex_unlock(&e->lock);
-	r = mkvm_run_ops(&v->vcpu[vi], e->ops, n);
+	gen = vm_unlock_for_call(v);
+	r = mkvm_run_ops(&vcpu, e->ops, n);
 	err = errno;
-	pthread_mutex_lock(&e->lock);
-	check_errno(e, r, err, errs_run, v->sabotaged, "MKVM_RUN");
-	if (r || v->sabotaged)
+	same = vm_relock_after_call(v, gen);
+	check_errno(e, r, err, errs_run, !same, "MKVM_RUN");
+	if (r || !same)
 		return;
 	/* Every read that ran read what its page holds. */
-	for (i = 0; i < (int)run->next_op && i < n; i++) {
+	for (i = 0; i < (int)vcpu.run->next_op && i < n; i++) {
 		struct mkvm_guest_op *op = &e->ops[i];
 
 		if (op->type != MKVM_OP_READ || op->size != 8 || (op->gpa & 7))
 			continue;
 		sl = slot_at(v, op->gpa);
 		if (sl)
-			check_word(e, op->data, page_word(e, sl->region,
+			check_word(e, op->data, page_word(sl->region,
 				   sl->first + (op->gpa - sl->gpa) / PAGE_SIZE), "a guest read");
 	}
 }
@@ -498,18 +697,18 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
  * when that is unknown here: a key in no data page, or in a slot with an
  * id this program does not track.
  */
-static bool gpc_word(struct executor *e, struct vm *v, unsigned int id, uint64_t *word)
+static bool gpc_word(struct vm *v, unsigned int id, uint64_t *word)
 {
 	uint64_t key = v->gpc[id].key;
 	struct slot *sl;
 	int r;
 
 	if (v->gpc[id].hva) {
-		for (r = 0; r < NREGIONS; r++) {
-			uintptr_t d = (uintptr_t)data_of(&e->reg[r]);
+		for (r = 0; r < NEXEC * NREGIONS; r++) {
+			uintptr_t d = (uintptr_t)data_of(regions[r]);
 
 			if (key >= d && key - d < REGION_PAGES * PAGE_SIZE) {
-				*word = page_word(e, r, (key - d) / PAGE_SIZE);
+				*word = page_word(r, (key - d) / PAGE_SIZE);
 				return true;
 			}
 		}
@@ -518,17 +717,50 @@ static bool gpc_word(struct executor *e, struct vm *v, unsigned int id, uint64_t
 	sl = slot_at(v, key);
 	if (!sl)
 		return false;
-	*word = page_word(e, sl->region, sl->first + (key - sl->gpa) / PAGE_SIZE);
+	*word = page_word(sl->region, sl->first + (key - sl->gpa) / PAGE_SIZE);
 	return true;
 }
 
-static void do_call(struct executor *e, const struct call *c)
+/*
+ * One ioctl on @fd of @v with v->lock dropped, its errno checked against
+ * @allowed (NULL: unchecked); *@same says whether @v stayed the same VM.
+ */
+static long vm_call(struct executor *e, struct vm *v, int fd, unsigned long req,
+		    unsigned long arg, const int *allowed, const char *what, bool *same)
 {
-	struct vm *v = vm_of(e, c->a[0]);
+	unsigned long gen = vm_unlock_for_call(v);
+	long r;
+	int err;
+
+	r = ioctl(fd, req, arg);
+	err = errno;
+	*same = vm_relock_after_call(v, gen);
+	if (allowed)
+		check_errno(e, r, err, allowed, !*same, what);
+	return r;
+}
+
+/* One call of a program, on @v (the VM its first argument names), under v->lock. */
+static void do_call(struct executor *e, struct vm *v, const struct call *c)
+{
 	const uint64_t *a = c->a;
 	long r = 0;
-	int err = 0, i;
+	int err = 0;
+	bool same;
 
+	switch (c->kind) {
+	case C_CREATE_VM:
+	case C_CREATE_VCPU:
+	case C_SET_REGION:
+	case C_GPC_ACTIVATE:
+	case C_GPC_DEACTIVATE:
+	case C_CLOSE:
+		/* What a call running unlocked on @v knows may change. */
+		v->gen++;
+		break;
+	default:
+		break;
+	}
 	errno = 0;
 	switch (c->kind) {
 	case C_CREATE_VM: {
@@ -567,11 +799,11 @@ static void do_call(struct executor *e, const struct call *c)
 	case C_SET_REGION: {
 		uint32_t slot = a[1] % 8 ? a[1] % NSLOTS : a[1] % 40000;
 		uint64_t s = a[2], npages = pick_pages(&s), first = pick(&s, REGION_PAGES);
-		int reg = pick(&s, NREGIONS);
+		int reg = e->id * NREGIONS + pick(&s, NREGIONS);
 		uint32_t flags = pick(&s, 4) ? (pick(&s, 3) ? 0 : MKVM_MEM_LOG_DIRTY_PAGES) :
 				 (uint32_t)rnd(&s) & 7;
 		uint64_t gpa = pick_gpa(&s) & ~(PAGE_SIZE - 1);
-		uint64_t hva = (uintptr_t)data_of(&e->reg[reg]) + first * PAGE_SIZE;
+		uint64_t hva = (uintptr_t)data_of(regions[reg]) + first * PAGE_SIZE;
 		bool in_region = first + npages <= REGION_PAGES;
 
 		if (v->fd < 0)
@@ -591,7 +823,7 @@ static void do_call(struct executor *e, const struct call *c)
 			npages = old->npages;
 			reg = old->region;
 			first = old->first;
-			hva = (uintptr_t)data_of(&e->reg[reg]) + first * PAGE_SIZE;
+			hva = (uintptr_t)data_of(regions[reg]) + first * PAGE_SIZE;
 			flags = old->flags ^ MKVM_MEM_LOG_DIRTY_PAGES;
 		}
 		r = mkvm_set_region(v->fd, slot, flags, gpa, npages * PAGE_SIZE,
@@ -659,11 +891,10 @@ static void do_call(struct executor *e, const struct call *c)
 		if (v->fd < 0)
 			return;
 		/* Reads only: a write would break the page words (the clock has its own). */
-		r = ioctl(v->fd, MKVM_GPC_READ, &acc);
-		err = errno;
-		check_errno(e, r, err, errs_gpc_access, v->sabotaged, "MKVM_GPC_READ");
-		if (!r && !v->sabotaged && acc.id < 3 && v->gpc[acc.id].active &&
-		    gpc_word(e, v, acc.id, &want))
+		r = vm_call(e, v, v->fd, MKVM_GPC_READ, (uintptr_t)&acc, errs_gpc_access,
+			    "MKVM_GPC_READ", &same);
+		if (!r && same && acc.id < 3 && v->gpc[acc.id].active &&
+		    gpc_word(v, acc.id, &want))
 			check_word(e, acc.data, want, "a pfn cache read");
 		return;
 	}
@@ -690,21 +921,21 @@ static void do_call(struct executor *e, const struct call *c)
 		if (v->fd < 0)
 			return;
 		if (a[4] % 2) {
-			r = ioctl(v->fd, MKVM_CLOCK_DISABLE, a[5] % 8 ? 0 : a[5]);
+			vm_call(e, v, v->fd, MKVM_CLOCK_DISABLE, a[5] % 8 ? 0 : a[5], errs_clock,
+				"MKVM_CLOCK_DISABLE", &same);
 		} else {
-			ioctl(v->fd, MKVM_GPC_ACTIVATE, &act);
-			r = ioctl(v->fd, MKVM_CLOCK_ENABLE, &ce);
+			vm_call(e, v, v->fd, MKVM_GPC_ACTIVATE, (uintptr_t)&act, NULL, NULL, &same);
+			if (v->fd >= 0)
+				vm_call(e, v, v->fd, MKVM_CLOCK_ENABLE, (uintptr_t)&ce, errs_clock,
+					"MKVM_CLOCK_ENABLE", &same);
 		}
-		err = errno;
-		check_errno(e, r, err, errs_clock, v->sabotaged, "MKVM_CLOCK_*");
 		return;
 	}
 	case C_INVALIDATE_ROOTS:
 		if (v->fd < 0)
 			return;
-		r = ioctl(v->fd, MKVM_INVALIDATE_ROOTS, a[1] % 8 ? 0 : a[1]);
-		err = errno;
-		check_errno(e, r, err, errs_einval, v->sabotaged, "MKVM_INVALIDATE_ROOTS");
+		vm_call(e, v, v->fd, MKVM_INVALIDATE_ROOTS, a[1] % 8 ? 0 : a[1], errs_einval,
+			"MKVM_INVALIDATE_ROOTS", &same);
 		return;
 	case C_ENABLE_CAP: {
 		struct mkvm_enable_cap cap = {
@@ -717,9 +948,8 @@ static void do_call(struct executor *e, const struct call *c)
 			return;
 		if (!(a[3] % 8))
 			cap.flags = a[3];
-		r = ioctl(v->fd, MKVM_ENABLE_CAP, &cap);
-		err = errno;
-		check_errno(e, r, err, errs_enable_cap, v->sabotaged, "MKVM_ENABLE_CAP");
+		vm_call(e, v, v->fd, MKVM_ENABLE_CAP, (uintptr_t)&cap, errs_enable_cap,
+			"MKVM_ENABLE_CAP", &same);
 		return;
 	}
 	case C_GET_LOG:
@@ -738,19 +968,18 @@ static void do_call(struct executor *e, const struct call *c)
 			return;
 		bitmap[0] = ~0ULL;
 		if (c->kind == C_GET_LOG)
-			r = ioctl(v->fd, MKVM_GET_DIRTY_LOG, &log);
+			vm_call(e, v, v->fd, MKVM_GET_DIRTY_LOG, (uintptr_t)&log, errs_log,
+				"MKVM_GET_DIRTY_LOG", &same);
 		else
-			r = ioctl(v->fd, MKVM_CLEAR_DIRTY_LOG, &clr);
-		err = errno;
-		check_errno(e, r, err, errs_log, v->sabotaged, "dirty log");
+			vm_call(e, v, v->fd, MKVM_CLEAR_DIRTY_LOG, (uintptr_t)&clr, errs_log,
+				"MKVM_CLEAR_DIRTY_LOG", &same);
 		return;
 	}
 	case C_QUERY: {
 		int dev = mkvm_open();
 
-		r = ioctl(a[1] % 2 || v->fd < 0 ? dev : v->fd, MKVM_CHECK_EXTENSION, a[2] % 16);
-		err = errno;
-		check_errno(e, r, err, errs_none, v->sabotaged, "MKVM_CHECK_EXTENSION");
+		vm_call(e, v, a[1] % 2 || v->fd < 0 ? dev : v->fd, MKVM_CHECK_EXTENSION, a[2] % 16,
+			errs_none, "MKVM_CHECK_EXTENSION", &same);
 		r = ioctl(dev, MKVM_GET_API_VERSION, a[3] % 4 ? 0 : a[3]);
 		err = errno;
 		check_errno(e, r, err, errs_einval, false, "MKVM_GET_API_VERSION");
@@ -758,34 +987,25 @@ static void do_call(struct executor *e, const struct call *c)
 		return;
 	}
 	case C_CLOSE:
-		if (a[1] % 2) {
+		if (a[1] % 2)
 			vm_close(v);
-		} else {
-			i = a[2] % NVCPUS;
-			if (v->vcpu[i].fd >= 0) {
-				if (v->vcpu[i].run)
-					munmap(v->vcpu[i].run, PAGE_SIZE);
-				close(v->vcpu[i].fd);
-				v->vcpu[i].fd = -1;
-				v->vcpu[i].run = NULL;
-			}
-		}
+		else
+			vcpu_close(v, a[2] % NVCPUS);
 		return;
 	case C_BAD_IOCTL: {
 		int fd = a[1] % 2 ? v->fd : v->vcpu[a[1] / 2 % NVCPUS].fd;
 
 		if (fd < 0)
 			return;
-		r = ioctl(fd, _IO(MKVMIO, 0xc0 + a[2] % 0x30), 0);
-		err = errno;
-		check_errno(e, r, err, errs_bad, v->sabotaged, "an unknown ioctl");
+		vm_call(e, v, fd, _IO(MKVMIO, 0xc0 + a[2] % 0x30), 0, errs_bad, "an unknown ioctl",
+			&same);
 		return;
 	}
 	case C_PROCESS_WRITE: {
 		int rg = a[1] % NREGIONS;
 		uint64_t pg = a[2] % REGION_PAGES;
 		uint64_t *w = (uint64_t *)(data_of(&e->reg[rg]) + pg * PAGE_SIZE) + a[3] % 512;
-		uint64_t word = page_word(e, rg, pg);
+		uint64_t word = page_word(e->id * NREGIONS + rg, pg);
 
 		/*
 		 * Through /proc/self/mem: the chaos thread may have the page
@@ -799,20 +1019,23 @@ static void do_call(struct executor *e, const struct call *c)
 	}
 }
 
-/* The KCOV PCs of the last program: new edges join the corpus. */
-static bool collect_coverage(struct executor *e)
+/*
+ * The PCs KCOV gathered in @cover since it was last reset: mark them
+ * covered, and say whether they made an edge not seen before.
+ */
+static bool collect_coverage(unsigned long *cover)
 {
 	unsigned long n, i, prev = 0;
 	bool fresh = false;
 
-	if (!e->cover)
+	if (!cover)
 		return false;
-	n = __atomic_load_n(&e->cover[0], __ATOMIC_RELAXED);
+	n = __atomic_load_n(&cover[0], __ATOMIC_RELAXED);
 	if (n > COVER_WORDS - 1)
 		n = COVER_WORDS - 1;
 	pthread_mutex_lock(&corpus_lock);
 	for (i = 0; i < n; i++) {
-		unsigned long pc = e->cover[i + 1], h;
+		unsigned long pc = cover[i + 1], h;
 
 		if (pc < text_start || pc - text_start >= text_size)
 			continue;
@@ -825,51 +1048,85 @@ static bool collect_coverage(struct executor *e)
 			fresh = true;
 		}
 	}
-	if (fresh && corpus_n < CORPUS_MAX) {
-		corpus[corpus_n++] = e->cur;
+	pthread_mutex_unlock(&corpus_lock);
+	__atomic_store_n(&cover[0], 0, __ATOMIC_RELAXED);
+	return fresh;
+}
+
+/* The program's new edges make it a corpus input. */
+static void corpus_add(const struct prog *p)
+{
+	pthread_mutex_lock(&corpus_lock);
+	if (corpus_n < CORPUS_MAX) {
+		corpus[corpus_n++] = *p;
 		atomic_fetch_add(&new_inputs, 1);
 	}
 	pthread_mutex_unlock(&corpus_lock);
-	return fresh;
+}
+
+static void next_prog(struct executor *e)
+{
+	if (replaying) {
+		e->cur = replay[e->id];
+		return;
+	}
+	pthread_mutex_lock(&corpus_lock);
+	if (corpus_n && pick(&e->rng, 10) < 7) {
+		e->cur = corpus[pick(&e->rng, corpus_n)];
+		mutate_prog(&e->rng, &e->cur);	/* may splice: under the lock */
+	} else {
+		gen_prog(&e->rng, &e->cur);
+	}
+	pthread_mutex_unlock(&corpus_lock);
 }
 
 static void *executor_main(void *arg)
 {
 	struct executor *e = arg;
 	unsigned int i;
+	bool fresh;
 
 	while (!atomic_load(&stop) && mkvm_now() < deadline) {
-		pthread_mutex_lock(&corpus_lock);
-		if (corpus_n && pick(&e->rng, 10) < 7) {
-			e->cur = corpus[pick(&e->rng, corpus_n)];
-			mutate_prog(&e->rng, &e->cur);	/* may splice: under the lock */
-		} else {
-			gen_prog(&e->rng, &e->cur);
+		if (e->idle) {
+			usleep(10000);
+			continue;
 		}
-		pthread_mutex_unlock(&corpus_lock);
-		if (e->cover) {
-			__atomic_store_n(&e->cover[0], 0, __ATOMIC_RELAXED);
-			ioctl(e->kcov, KCOV_ENABLE, KCOV_TRACE_PC);
-		}
+		next_prog(e);
 		/*
-		 * e->lock per call, and dropped while RUN runs: the chaos thread
-		 * replaces fds and run pages between calls and under a RUN.
+		 * Coverage since the last program's end: this one's, and what
+		 * workers and timers ran meanwhile for VMs this thread made
+		 * (remote KCOV), which may belong to the one before.
+		 */
+		if (e->cover)
+			__atomic_store_n(&e->cover[0], 0, __ATOMIC_RELAXED);
+		if (e->remote_cover)
+			__atomic_store_n(&e->remote_cover[0], 0, __ATOMIC_RELAXED);
+		/*
+		 * The VM's lock per call, dropped while an ioctl that changes
+		 * nothing the executors track runs: the chaos thread replaces
+		 * fds and run pages meanwhile, the other executor changes a
+		 * shared VM's slots or closes it.
 		 */
 		for (i = 0; i < e->cur.n && !atomic_load(&stop); i++) {
+			struct vm *v = vm_of(e, e->cur.c[i].a[0]);
+
 			e->cur_call = i;
-			pthread_mutex_lock(&e->lock);
-			do_call(e, &e->cur.c[i]);
-			pthread_mutex_unlock(&e->lock);
+			pthread_mutex_lock(v->lock);
+			do_call(e, v, &e->cur.c[i]);
+			pthread_mutex_unlock(v->lock);
 			atomic_fetch_add(&e->calls, 1);
 		}
-		/* Each program leaves nothing behind for the next. */
+		/* Each program leaves nothing of its own behind for the next. */
 		pthread_mutex_lock(&e->lock);
 		for (i = 0; i < NVMS; i++)
 			vm_close(&e->vms[i]);
 		pthread_mutex_unlock(&e->lock);
-		if (e->cover)
-			ioctl(e->kcov, KCOV_DISABLE, 0);
-		collect_coverage(e);
+		fresh = collect_coverage(e->cover);
+		fresh |= collect_coverage(e->remote_cover);
+		if (fresh && !replaying)
+			corpus_add(&e->cur);
+		if (replaying)
+			atomic_fetch_add(&replays, 1);
 	}
 	return NULL;
 }
@@ -1013,14 +1270,39 @@ static void chaos_mm(uint64_t *s)
 	}
 }
 
-/* Replace a VM's fd, or a run page, under its executor. */
+/* The calling thread's KCOV buffer (fd in *@fd), or NULL without KCOV. */
+static unsigned long *kcov_open(int *fd)
+{
+	unsigned long *cover;
+
+	*fd = open("/sys/kernel/debug/kcov", O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		return NULL;
+	if (ioctl(*fd, KCOV_INIT_TRACE, COVER_WORDS))
+		tap_fail(__FILE__, __LINE__, "KCOV_INIT_TRACE: %s", strerror(errno));
+	cover = mmap(NULL, COVER_WORDS * sizeof(unsigned long), PROT_READ | PROT_WRITE,
+		     MAP_SHARED, *fd, 0);
+	if (cover == MAP_FAILED)
+		tap_fail(__FILE__, __LINE__, "mmap kcov: %s", strerror(errno));
+	return cover;
+}
+
+static void kcov_close(int fd, unsigned long *cover)
+{
+	if (!cover)
+		return;
+	munmap(cover, COVER_WORDS * sizeof(unsigned long));
+	close(fd);
+}
+
+/* Replace a VM's fd, or a run page, under whoever uses it. */
 static void chaos_fds(uint64_t *s)
 {
-	struct executor *e = &execs[pick(s, NEXEC)];
-	struct vm *v = &e->vms[pick(s, NVMS)];
+	struct vm *v = pick(s, 3) ? &execs[pick(s, NEXEC)].vms[pick(s, NVMS)] :
+				    &shared_vms[pick(s, NSHARED)];
 
-	/* Between calls, or under a RUN: the executor drops its lock then. */
-	if (pthread_mutex_trylock(&e->lock))
+	/* Between calls, or under an ioctl that runs with the lock dropped. */
+	if (pthread_mutex_trylock(v->lock))
 		return;
 	if (v->fd >= 0 && !pick(s, 3)) {
 		dup2(devnull, v->fd);
@@ -1035,21 +1317,29 @@ static void chaos_fds(uint64_t *s)
 	}
 	if (v->sabotaged)
 		atomic_fetch_add(&n_sabotaged, 1);
-	pthread_mutex_unlock(&e->lock);
+	pthread_mutex_unlock(v->lock);
 }
 
+/* Its own KCOV: the notifier calls its mm changes make count as covered. */
 static void *chaos_main(void *arg)
 {
 	uint64_t s = seed ^ 0xc4a05;
+	unsigned long *cover;
+	int kcov;
 
 	(void)arg;
+	cover = kcov_open(&kcov);
+	if (cover && ioctl(kcov, KCOV_ENABLE, KCOV_TRACE_PC))
+		tap_fail(__FILE__, __LINE__, "KCOV_ENABLE: %s", strerror(errno));
 	while (!atomic_load(&stop) && mkvm_now() < deadline) {
 		if (pick(&s, 20))
 			chaos_mm(&s);
 		else
 			chaos_fds(&s);
+		collect_coverage(cover);
 		usleep(pick(&s, 2000));
 	}
+	kcov_close(kcov, cover);
 	return NULL;
 }
 
@@ -1094,25 +1384,72 @@ static void check_canaries(struct region *rg)
 					k, rg->id, i, c[k][i]);
 }
 
-static void kcov_open(struct executor *e)
+/*
+ * Every word of every data page, once the threads are done: a write that
+ * went to the wrong page (or a page of another region) shows here even if
+ * no read looked at it.
+ */
+static void check_region_words(struct region *rg)
 {
-	e->kcov = open("/sys/kernel/debug/kcov", O_RDWR | O_CLOEXEC);
-	e->cover = NULL;
-	if (e->kcov < 0)
-		return;
-	if (ioctl(e->kcov, KCOV_INIT_TRACE, COVER_WORDS))
-		tap_fail(__FILE__, __LINE__, "KCOV_INIT_TRACE: %s", strerror(errno));
-	e->cover = mmap(NULL, COVER_WORDS * sizeof(unsigned long), PROT_READ | PROT_WRITE,
-			MAP_SHARED, e->kcov, 0);
-	if (e->cover == MAP_FAILED)
-		tap_fail(__FILE__, __LINE__, "mmap kcov: %s", strerror(errno));
+	uint64_t i, w;
+
+	for (i = 0; i < REGION_PAGES; i++) {
+		const uint64_t *p = (const uint64_t *)(data_of(rg) + i * PAGE_SIZE);
+
+		for (w = 0; w < PAGE_SIZE / 8; w++)
+			if (!word_ok(p[w], word_of(rg->id, i)))
+				finding(NULL, __LINE__,
+					"word %llu of page %llu of region %d holds %#llx, never written there (0 or %#llx)",
+					(unsigned long long)w, (unsigned long long)i, rg->id,
+					(unsigned long long)p[w],
+					(unsigned long long)word_of(rg->id, i));
+	}
 }
 
 /* KCOV is per thread: the executor opens its own. */
+static void *executor_run(void *arg)
+{
+	struct executor *e = arg;
+
+	e->cover = kcov_open(&e->kcov);
+	if (e->cover && ioctl(e->kcov, KCOV_ENABLE, KCOV_TRACE_PC))
+		tap_fail(__FILE__, __LINE__, "KCOV_ENABLE: %s", strerror(errno));
+	executor_main(e);
+	kcov_close(e->kcov, e->cover);
+	return NULL;
+}
+
+/*
+ * Remote KCOV for what mkvm's workers and timers run on behalf of the VMs
+ * an executor creates (mkvm_vm_kcov_start()). A thread in remote mode
+ * collects no coverage of its own, so this one takes the common handle and
+ * starts the executor, which inherits the handle and collects its own
+ * coverage as usual; the executor reads both buffers. Without remote KCOV
+ * (an older kernel, or the handle taken) the executor runs alone.
+ */
 static void *executor_start(void *arg)
 {
-	kcov_open(arg);
-	return executor_main(arg);
+	static atomic_uint runs;
+	struct executor *e = arg;
+	struct kcov_remote_arg remote = {
+		.trace_mode = KCOV_TRACE_PC,
+		.area_size = COVER_WORDS,
+		/* KCOV_SUBSYSTEM_COMMON; an instance unique to this thread. */
+		.common_handle = (getpid() & 0xffff) << 16 | (atomic_fetch_add(&runs, 1) & 0xffff),
+	};
+	pthread_t t;
+	int fd;
+
+	e->remote_cover = kcov_open(&fd);
+	if (e->remote_cover && ioctl(fd, KCOV_REMOTE_ENABLE, &remote)) {
+		kcov_close(fd, e->remote_cover);
+		e->remote_cover = NULL;
+	}
+	ASSERT_EQ(pthread_create(&t, NULL, executor_run, e), 0);
+	pthread_join(t, NULL);
+	kcov_close(fd, e->remote_cover);
+	e->remote_cover = NULL;
+	return NULL;
 }
 
 /* mkvm's .text: where the PCs KCOV reports must fall to count. */
@@ -1171,42 +1508,28 @@ static void report(void)
 
 /*
  * The fuzzer's own fault (or memory mkvm wrote where it should not): say
- * where, and what each executor was running, before dying of it.
+ * where, and what each executor was running, before dying of it. Straight
+ * to fd 1: the signal may have interrupted a printf.
  */
 static void on_sigsegv(int sig, siginfo_t *si, void *uc)
 {
-	int k;
-
 	(void)uc;
-	printf("# FUZZ FINDING (seed %llu): signal %d at address %p\n",
-	       (unsigned long long)seed, sig, si->si_addr);
-	for (k = 0; k < NEXEC; k++) {
-		printf("# executor %d at call %u of:\n", k, execs[k].cur_call);
-		print_prog(stdout, &execs[k].cur);
-	}
-	fflush(stdout);
+	dprintf(1, "# FUZZ FINDING (seed %llu): signal %d at address %p\n",
+		(unsigned long long)seed, sig, si->si_addr);
+	print_programs();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-TEST_T(fuzz, 86400)
+/* Regions, VMs, fds: once per test process. */
+static void setup(void)
 {
-	struct sigaction sa = { .sa_sigaction = on_sigsegv, .sa_flags = SA_SIGINFO };
-	double secs = strtod(getenv("MKVM_FUZZ_SECONDS") ?: "15", NULL);
 	const char *req = getenv("MKVM_REQUIRE_KCOV");
-	pthread_t chaos;
-	long last = -1, now;
-	double quiet_since;
+	struct sigaction sa = { .sa_sigaction = on_sigsegv, .sa_flags = SA_SIGINFO };
 	int k, r;
 
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
-	seed = strtoull(getenv("MKVM_FUZZ_SEED") ?: "0", NULL, 0);
-	if (!seed)
-		seed = (uint64_t)(mkvm_now() * 1e6) | 1;
-	printf("# seed %llu, %.0f s (replay: make fuzz SEED=%llu)\n", (unsigned long long)seed,
-	       secs, (unsigned long long)seed);
-	fflush(stdout);
 	find_text();
 	if (req && *req == '1' && access("/sys/kernel/debug/kcov", F_OK))
 		tap_fail(__FILE__, __LINE__, "the lane promises KCOV, but /sys/kernel/debug/kcov is missing");
@@ -1215,48 +1538,142 @@ TEST_T(fuzz, 86400)
 	ASSERT_TRUE(devnull >= 0 && self_mem >= 0);
 	clock_page = mkvm_map_anon(PAGE_SIZE);
 	hooks_find();
-	deadline = mkvm_now() + secs;
 	for (k = 0; k < NEXEC; k++) {
 		struct executor *e = &execs[k];
 
 		e->id = k;
 		e->rng = seed * (k + 1) | 1;
 		pthread_mutex_init(&e->lock, NULL);
-		for (r = 0; r < NREGIONS; r++)
+		for (r = 0; r < NREGIONS; r++) {
 			region_init(&e->reg[r], k * NREGIONS + r, r == 1);
+			regions[k * NREGIONS + r] = &e->reg[r];
+		}
 		for (r = 0; r < NVMS; r++)
-			vm_init(&e->vms[r]);
-		ASSERT_EQ(pthread_create(&e->thread, NULL, executor_start, e), 0);
+			vm_init(&e->vms[r], &e->lock, false);
+	}
+	for (k = 0; k < NSHARED; k++) {
+		pthread_mutex_init(&shared_locks[k], NULL);
+		vm_init(&shared_vms[k], &shared_locks[k], true);
+	}
+}
+
+/*
+ * The executors and the chaos thread for @secs, under a watchdog: every
+ * executor with a program must keep completing calls. Then the oracles
+ * on all of memory, and on what is left in the module.
+ */
+static void fuzz_for(double secs)
+{
+	double quiet_since[NEXEC];
+	long last[NEXEC];
+	pthread_t chaos;
+	int k;
+
+	atomic_store(&stop, 0);
+	deadline = mkvm_now() + secs;
+	for (k = 0; k < NEXEC; k++) {
+		execs[k].idle = replaying && !replay[k].n;
+		last[k] = -1;
+		quiet_since[k] = mkvm_now();
+		ASSERT_EQ(pthread_create(&execs[k].thread, NULL, executor_start, &execs[k]), 0);
 	}
 	ASSERT_EQ(pthread_create(&chaos, NULL, chaos_main, NULL), 0);
-	/* The watchdog: calls must keep completing. */
-	quiet_since = mkvm_now();
 	while (mkvm_now() < deadline && !atomic_load(&stop)) {
 		sleep(1);
-		for (now = 0, k = 0; k < NEXEC; k++)
-			now += atomic_load(&execs[k].calls);
-		if (now != last) {
-			last = now;
-			quiet_since = mkvm_now();
-		} else if (mkvm_now() - quiet_since > 60) {
-			for (k = 0; k < NEXEC; k++) {
-				printf("# executor %d is at call %u of:\n", k, execs[k].cur_call);
-				print_prog(stdout, &execs[k].cur);
+		for (k = 0; k < NEXEC; k++) {
+			long now = atomic_load(&execs[k].calls);
+
+			if (now != last[k] || execs[k].idle) {
+				last[k] = now;
+				quiet_since[k] = mkvm_now();
+			} else if (mkvm_now() - quiet_since[k] > 60) {
+				finding(&execs[k], __LINE__,
+					"executor %d completed no call for 60 s: a hang", k);
 			}
-			finding(NULL, __LINE__, "no call completed for 60 s: a hang");
 		}
 	}
 	for (k = 0; k < NEXEC; k++)
 		pthread_join(execs[k].thread, NULL);
 	pthread_join(chaos, NULL);
+	for (k = 0; k < NSHARED; k++)
+		vm_close(&shared_vms[k]);
 	hooks_disarm();
-	for (k = 0; k < NEXEC; k++)
-		for (r = 0; r < NREGIONS; r++)
-			check_canaries(&execs[k].reg[r]);
-	report();
+	for (k = 0; k < NEXEC * NREGIONS; k++) {
+		check_canaries(regions[k]);
+		check_region_words(regions[k]);
+	}
 	mkvm_assert_no_objects();
-	if (req && *req == '1')
+}
+
+/* MKVM_FUZZ_PROG: what the printed lines say, with ',' for newlines and ':' for blanks. */
+static void replay_from_env(const char *env)
+{
+	char *text = strdup(env), *c;
+
+	ASSERT_TRUE(text);
+	for (c = text; *c; c++)
+		*c = *c == ',' ? '\n' : *c == ':' ? ' ' : *c;
+	if (!parse_programs(text, replay))
+		tap_fail(__FILE__, __LINE__, "MKVM_FUZZ_PROG: not a program");
+	free(text);
+	replaying = true;
+}
+
+TEST_T(fuzz, 86400)
+{
+	double secs = strtod(getenv("MKVM_FUZZ_SECONDS") ?: "15", NULL);
+	const char *req = getenv("MKVM_REQUIRE_KCOV");
+	const char *prog = getenv("MKVM_FUZZ_PROG");
+
+	seed = strtoull(getenv("MKVM_FUZZ_SEED") ?: "0", NULL, 0);
+	if (!seed)
+		seed = (uint64_t)(mkvm_now() * 1e6) | 1;
+	printf("# seed %llu, %.0f s (make fuzz SEED=%llu runs the same first programs)\n",
+	       (unsigned long long)seed, secs, (unsigned long long)seed);
+	fflush(stdout);
+	setup();
+	if (prog && *prog) {
+		replay_from_env(prog);
+		printf("# replaying, over and over, with the chaos thread on:\n");
+		fflush(stdout);
+		print_programs();
+	}
+	fuzz_for(secs);
+	report();
+	if (replaying)
+		printf("# replayed %ld times\n", atomic_load(&replays));
+	if (req && *req == '1' && !replaying)
 		ASSERT_TRUE(sites > 0 && atomic_load(&edges_n) > 0);
+}
+
+/*
+ * Every program in tests/fuzz/regress/: whatever the fuzzer ever found,
+ * and programs that pin down paths it took long to reach, each replayed
+ * for MKVM_FUZZ_REGRESS_SECONDS (default 2) against the same oracles.
+ */
+TEST_T(fuzz_regressions, 900)
+{
+	double secs = strtod(getenv("MKVM_FUZZ_REGRESS_SECONDS") ?: "2", NULL);
+	unsigned int i;
+
+	seed = 1;
+	setup();
+	ASSERT_TRUE(ARRAY_SIZE(fuzz_regressions_text) > 0);
+	for (i = 0; i < ARRAY_SIZE(fuzz_regressions_text); i++) {
+		if (!parse_programs(fuzz_regressions_text[i].text, replay))
+			tap_fail(__FILE__, __LINE__, "%s: not a program", fuzz_regressions_text[i].name);
+		replaying = true;
+		atomic_store(&replays, 0);
+		atomic_store(&n_ok, 0);
+		atomic_store(&n_failed, 0);
+		atomic_store(&n_reads_checked, 0);
+		fuzz_for(secs);
+		printf("# %s: replayed %ld times; %ld ioctls succeeded, %ld failed as documented, %ld reads checked\n",
+		       fuzz_regressions_text[i].name, atomic_load(&replays), atomic_load(&n_ok),
+		       atomic_load(&n_failed), atomic_load(&n_reads_checked));
+		fflush(stdout);
+		ASSERT_TRUE(atomic_load(&replays) > 0);
+	}
 }
 
 int main(int argc, char **argv)

@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make fuzz [SEED=N] [DURATION=120s|30m|2h]: the fuzzer (tests/fuzz.c) on
-# the debug lane's kernel (KASAN, lockdep, KCOV), then where its coverage
-# stands: the share of mkvm's KCOV sites it reached, and per function the
-# sites it did not reach, most first. A finding fails the run and prints
-# the seed to replay it with.
+# make fuzz [SEED=N] [DURATION=120s|30m|2h] [PROG=FILE]: the fuzzer
+# (tests/fuzz.c) on the debug lane's kernel (KASAN, lockdep, KCOV), then
+# where its coverage stands: the share of mkvm's KCOV sites it reached, and
+# per function the sites it did not reach, most first. A finding fails the
+# run and prints the programs the executors were running; PROG=FILE (those
+# lines, or a tests/fuzz/regress/ file) replays them over and over for
+# DURATION instead of fuzzing.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,10 +23,18 @@ out=${MKVM_OUT:-/tmp/mkvm-fuzz}
 log=$out/fuzz.log
 mkdir -p "$out"
 
+# The guest takes programs as one word: ',' for newlines, ':' for blanks.
+prog=
+if [ -n "${PROG:-}" ]; then
+	prog=$(grep -E '^[# ]*(executor [0-9]+|[0-9]+ +[a-z_]+( +(0x[0-9a-f]+|0)){6} *$)' "$PROG" |
+		sed -e 's/^[# ]*//' -e 's/ *$//' -e 's/  */:/g' | paste -sd, -)
+	[ -n "$prog" ] || { echo "$PROG: no program in it" >&2; exit 2; }
+fi
+
 rc=0
 MKVM_OUT=$out MKVM_FUZZ_SECONDS=$secs MKVM_TEST_TIMEOUT=$((secs + 600)) \
 MKVM_TIMEOUT=$((secs + 900)) \
-MKVM_GUEST_ENV="MKVM_FUZZ_PRINT_COVER=1${seed:+ MKVM_FUZZ_SEED=$seed}" \
+MKVM_GUEST_ENV="MKVM_FUZZ_PRINT_COVER=1${seed:+ MKVM_FUZZ_SEED=$seed}${prog:+ MKVM_FUZZ_PROG=$prog}" \
 	"$top/tests/vm/run.sh" --kernel debug --tests fuzz --name fuzz 2>&1 | tee "$log" || rc=$?
 [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 
