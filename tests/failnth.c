@@ -549,6 +549,47 @@ static void check_gpc_refresh(struct fi_ctx *c)
 	check_gpc_read(c, 0);
 }
 
+static long call_gpc_write(struct fi_ctx *c)
+{
+	struct mkvm_gpc_access acc = { .id = 0, .offset = 8, .data = 0x77 };
+
+	return ioctl(c->vm, MKVM_GPC_WRITE, &acc);
+}
+
+/* Written once through the cache, or (failed) not at all, and then written. */
+static void check_gpc_write(struct fi_ctx *c)
+{
+	volatile uint64_t *w = (volatile uint64_t *)(c->mem + 8);
+
+	if (c->ret < 0) {
+		ASSERT_EQ(*w, 0);	/* the page the process dropped, refaulted */
+		ASSERT_OK(call_gpc_write(c));
+	}
+	ASSERT_EQ(*w, 0x77);
+	check_gpc_read(c, 0);
+}
+
+static long call_log_disable(struct fi_ctx *c)
+{
+	return mkvm_set_region(c->vm, 0, 0, GPA, NPAGES * PAGE_SIZE, c->mem);
+}
+
+/* Logging, with its log, or not logging; the slot maps either way. */
+static void check_log_disable(struct fi_ctx *c)
+{
+	struct mkvm_dirty_log log = { .slot = 0 };
+	uint64_t bitmap = 0;
+
+	log.dirty_bitmap = (uintptr_t)&bitmap;
+	if (c->ret < 0) {
+		ASSERT_OK(ioctl(c->vm, MKVM_GET_DIRTY_LOG, &log));
+		ASSERT_EQ(bitmap, (1UL << NPAGES) - 1);
+		ASSERT_OK(call_log_disable(c));
+	}
+	ASSERT_ERRNO(ioctl(c->vm, MKVM_GET_DIRTY_LOG, &log), ENOENT);
+	check_slot_maps(c, GPA);
+}
+
 /* Calls that allocate nothing of their own: still none may misbehave. */
 static long call_check_extension(struct fi_ctx *c)
 {
@@ -622,6 +663,25 @@ static void check_clock_enable(struct fi_ctx *c)
 	ASSERT_OK(ioctl(c->vm, MKVM_CLOCK_DISABLE, 0));
 }
 
+static void setup_guest_clock(struct fi_ctx *c)
+{
+	setup_guest_gpc(c);
+	ASSERT_OK(call_clock_enable(c));
+}
+
+static long call_clock_disable(struct fi_ctx *c)
+{
+	return ioctl(c->vm, MKVM_CLOCK_DISABLE, 0);
+}
+
+static void check_clock_disable(struct fi_ctx *c)
+{
+	if (c->ret < 0)
+		ASSERT_OK(call_clock_disable(c));
+	ASSERT_ERRNO(call_clock_disable(c), ENOENT);
+	check_clock_enable(c);
+}
+
 static const struct fi_case cases[] = {
 	{ "MKVM_CREATE_VM", enomem, false, setup_dev, call_create_vm, check_create_vm },
 	{ "MKVM_CREATE_VCPU", enomem, false, setup_vm, call_create_vcpu, check_create_vcpu },
@@ -641,6 +701,10 @@ static const struct fi_case cases[] = {
 	  check_gpc_hva_activate },
 	{ "MKVM_GPC_READ refresh", enomem_efault, false, setup_guest_gpc, call_gpc_refresh,
 	  check_gpc_refresh },
+	{ "MKVM_GPC_WRITE refresh", enomem_efault, false, setup_guest_gpc, call_gpc_write,
+	  check_gpc_write },
+	{ "dirty logging off", enomem, true, setup_logging_guest, call_log_disable,
+	  check_log_disable },
 	{ "MKVM_CHECK_EXTENSION", no_errno, true, setup_vm, call_check_extension,
 	  check_check_extension },
 	{ "MKVM_ENABLE_CAP", no_errno, true, setup_vm, call_enable_cap, check_enable_cap },
@@ -650,6 +714,8 @@ static const struct fi_case cases[] = {
 	  check_gpc_deactivate },
 	{ "MKVM_CLOCK_ENABLE", no_errno, true, setup_guest_gpc, call_clock_enable,
 	  check_clock_enable },
+	{ "MKVM_CLOCK_DISABLE", no_errno, true, setup_guest_clock, call_clock_disable,
+	  check_clock_disable },
 };
 
 static void run_case(const char *name)
@@ -679,11 +745,14 @@ TEST_T(run_new_root, 120) { run_case("MKVM_RUN on a new root"); }
 TEST_T(gpc_activate_gpa, 120) { run_case("MKVM_GPC_ACTIVATE (GPA)"); }
 TEST_T(gpc_activate_hva, 120) { run_case("MKVM_GPC_ACTIVATE (HVA)"); }
 TEST_T(gpc_refresh, 120) { run_case("MKVM_GPC_READ refresh"); }
+TEST_T(gpc_write_refresh, 120) { run_case("MKVM_GPC_WRITE refresh"); }
+TEST_T(dirty_logging_off, 120) { run_case("dirty logging off"); }
 TEST_T(check_extension, 120) { run_case("MKVM_CHECK_EXTENSION"); }
 TEST_T(enable_cap, 120) { run_case("MKVM_ENABLE_CAP"); }
 TEST_T(invalidate_roots, 120) { run_case("MKVM_INVALIDATE_ROOTS"); }
 TEST_T(gpc_deactivate, 120) { run_case("MKVM_GPC_DEACTIVATE"); }
 TEST_T(clock_enable, 120) { run_case("MKVM_CLOCK_ENABLE"); }
+TEST_T(clock_disable, 120) { run_case("MKVM_CLOCK_DISABLE"); }
 
 int main(int argc, char **argv)
 {

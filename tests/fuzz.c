@@ -202,6 +202,7 @@ struct executor {
 	unsigned long *remote_cover;	/* see executor_start() */
 	atomic_long calls;
 	bool idle;		/* replaying, with no program of its own */
+	atomic_bool done;	/* its thread has returned */
 };
 
 static struct executor execs[NEXEC];
@@ -212,6 +213,9 @@ static pthread_mutex_t shared_locks[NSHARED];
 static struct prog replay[NEXEC];
 static bool replaying;
 static atomic_long replays;
+/* The chaos thread's completed operations, for the watchdog; and whether it returned. */
+static atomic_long chaos_ops;
+static atomic_bool chaos_done;
 static uint64_t seed;
 static double deadline;
 static atomic_int stop;
@@ -256,7 +260,7 @@ static void print_programs(void)
 	int k;
 
 	for (k = 0; k < NEXEC; k++) {
-		if (execs[k].idle)
+		if (execs[k].idle || !execs[k].cur.n)
 			continue;
 		dprintf(1, "# executor %d at call %u of:\n", k, execs[k].cur_call);
 		print_prog(&execs[k].cur);
@@ -1337,9 +1341,11 @@ static void *chaos_main(void *arg)
 		else
 			chaos_fds(&s);
 		collect_coverage(cover);
+		atomic_fetch_add(&chaos_ops, 1);
 		usleep(pick(&s, 2000));
 	}
 	kcov_close(kcov, cover);
+	atomic_store(&chaos_done, true);
 	return NULL;
 }
 
@@ -1449,6 +1455,7 @@ static void *executor_start(void *arg)
 	pthread_join(t, NULL);
 	kcov_close(fd, e->remote_cover);
 	e->remote_cover = NULL;
+	atomic_store(&e->done, true);
 	return NULL;
 }
 
@@ -1558,40 +1565,64 @@ static void setup(void)
 }
 
 /*
- * The executors and the chaos thread for @secs, under a watchdog: every
- * executor with a program must keep completing calls. Then the oracles
- * on all of memory, and on what is left in the module.
+ * The watchdog: every thread still running (an executor with a program, the
+ * chaos thread) must complete a call or an mm operation every 60 s, also
+ * after the deadline, until it returns: a hang in mkvm (a notifier that
+ * never returns, a RUN that never ends) is a finding, not a stuck test.
+ */
+static bool watchdog(long *last, double *quiet_since)
+{
+	bool running = false;
+	int k;
+
+	for (k = 0; k <= NEXEC; k++) {
+		bool done = k < NEXEC ? atomic_load(&execs[k].done) || execs[k].idle :
+				 atomic_load(&chaos_done);
+		long now = k < NEXEC ? atomic_load(&execs[k].calls) : atomic_load(&chaos_ops);
+
+		if (done)
+			continue;
+		running = true;
+		if (now != last[k]) {
+			last[k] = now;
+			quiet_since[k] = mkvm_now();
+		} else if (mkvm_now() - quiet_since[k] > 60) {
+			if (k < NEXEC)
+				finding(&execs[k], __LINE__,
+					"executor %d completed no call for 60 s: a hang", k);
+			finding(NULL, __LINE__,
+				"the chaos thread completed no mm operation for 60 s: a hang");
+		}
+	}
+	return running;
+}
+
+/*
+ * The executors and the chaos thread for @secs; then the oracles on all of
+ * memory, and on what is left in the module.
  */
 static void fuzz_for(double secs)
 {
-	double quiet_since[NEXEC];
-	long last[NEXEC];
+	double quiet_since[NEXEC + 1];
+	long last[NEXEC + 1];
 	pthread_t chaos;
 	int k;
 
 	atomic_store(&stop, 0);
+	atomic_store(&chaos_done, false);
 	deadline = mkvm_now() + secs;
-	for (k = 0; k < NEXEC; k++) {
-		execs[k].idle = replaying && !replay[k].n;
+	for (k = 0; k <= NEXEC; k++) {
 		last[k] = -1;
 		quiet_since[k] = mkvm_now();
+	}
+	for (k = 0; k < NEXEC; k++) {
+		execs[k].idle = replaying && !replay[k].n;
+		atomic_store(&execs[k].done, false);
 		ASSERT_EQ(pthread_create(&execs[k].thread, NULL, executor_start, &execs[k]), 0);
 	}
 	ASSERT_EQ(pthread_create(&chaos, NULL, chaos_main, NULL), 0);
-	while (mkvm_now() < deadline && !atomic_load(&stop)) {
-		sleep(1);
-		for (k = 0; k < NEXEC; k++) {
-			long now = atomic_load(&execs[k].calls);
-
-			if (now != last[k] || execs[k].idle) {
-				last[k] = now;
-				quiet_since[k] = mkvm_now();
-			} else if (mkvm_now() - quiet_since[k] > 60) {
-				finding(&execs[k], __LINE__,
-					"executor %d completed no call for 60 s: a hang", k);
-			}
-		}
-	}
+	while (watchdog(last, quiet_since) && !atomic_load(&stop))
+		usleep(200000);
 	for (k = 0; k < NEXEC; k++)
 		pthread_join(execs[k].thread, NULL);
 	pthread_join(chaos, NULL);
@@ -1624,6 +1655,7 @@ TEST_T(fuzz, 86400)
 	double secs = strtod(getenv("MKVM_FUZZ_SECONDS") ?: "15", NULL);
 	const char *req = getenv("MKVM_REQUIRE_KCOV");
 	const char *prog = getenv("MKVM_FUZZ_PROG");
+	int k;
 
 	seed = strtoull(getenv("MKVM_FUZZ_SEED") ?: "0", NULL, 0);
 	if (!seed)
@@ -1636,7 +1668,10 @@ TEST_T(fuzz, 86400)
 		replay_from_env(prog);
 		printf("# replaying, over and over, with the chaos thread on:\n");
 		fflush(stdout);
-		print_programs();
+		for (k = 0; k < NEXEC; k++) {
+			dprintf(1, "# executor %d\n", k);
+			print_prog(&replay[k]);
+		}
 	}
 	fuzz_for(secs);
 	report();
@@ -1674,6 +1709,58 @@ TEST_T(fuzz_regressions, 900)
 		fflush(stdout);
 		ASSERT_TRUE(atomic_load(&replays) > 0);
 	}
+}
+
+/* Whether @plant, run in a child, makes the child fail: a finding. */
+static bool finding_in_child(const char *what, void (*plant)(void))
+{
+	int status;
+	pid_t pid;
+
+	printf("# planted: %s; a FUZZ FINDING must follow\n", what);
+	fflush(stdout);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (!pid) {
+		plant();
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 1;
+}
+
+/* What a wrong stage-2 translation would do: region 1's word into region 0. */
+static void plant_misdirected_write(void)
+{
+	struct mkvm_guest g;
+
+	mkvm_guest_init(&g, data_of(regions[0]), REGION_PAGES * PAGE_SIZE, 0);
+	mkvm_guest_write(&g.vcpu, MKVM_TEST_GPA + 5 * PAGE_SIZE + 64, 8, word_of(1, 5));
+	mkvm_guest_close(&g);
+	check_region_words(regions[0]);
+}
+
+static void plant_undocumented_errno(void)
+{
+	check_errno(NULL, -1, EPERM, errs_run, false, "MKVM_RUN");
+}
+
+static void plant_canary_write(void)
+{
+	regions[2]->base[100] = 0;
+	check_canaries(regions[2]);
+}
+
+/* The oracles can fail: each fires on a fault planted where it looks. */
+TEST(fuzz_oracles_fire)
+{
+	seed = 1;
+	setup();
+	ASSERT_TRUE(finding_in_child("a guest write to the wrong page", plant_misdirected_write));
+	ASSERT_TRUE(finding_in_child("an errno docs/api.md does not give",
+				     plant_undocumented_errno));
+	ASSERT_TRUE(finding_in_child("a write to a canary page", plant_canary_write));
+	check_region_words(regions[0]);
 }
 
 int main(int argc, char **argv)
