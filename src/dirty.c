@@ -2,8 +2,8 @@
 /*
  * Dirty logging, in the shape of KVM's on arm64: a slot with
  * MKVM_MEM_LOG_DIRTY_PAGES has a bitmap; when logging starts, the slot's
- * stage-2 entries are write-protected (and, with eager splitting, its
- * blocks split into 4K entries first, a chunk at a time); from then on a
+ * stage-2 entries are write-protected (and then, with eager splitting, its
+ * blocks split into 4K entries, a chunk at a time); from then on a
  * fault maps the slot at 4K only and read-only for reads, and a guest
  * write faults once per page, which sets the page's bit and makes the
  * entry writable again under mmu_lock for read (mmu.c: the relax path).

@@ -25,8 +25,8 @@ struct mkvm_vm;
  * without mmu_lock), consumption (also under mmu_lock for write), and
  * freeing. Pages left over stay for the next split: nothing frees the
  * cache to save memory behind a split's back. It is freed at VM destroy,
- * when nothing else can reach it, or under slots_lock when eager
- * splitting is turned off. Never by the notifier's release, which runs
+ * when nothing else can reach it, or under slots_lock when the chunk size
+ * changes (MKVM_ENABLE_CAP). Never by the notifier's release, which runs
  * without slots_lock and may run twice at once (seed 000: arm64 freed its
  * split_page_cache there and from the commit path, and the two raced).
  */

@@ -131,7 +131,14 @@ void mkvm_memslots_activate(struct mkvm_vm *vm);
 void mkvm_memslots_complete(struct mkvm_vm *vm, struct mkvm_memslot *old,
 			    struct mkvm_memslot *new);
 
-/* memslot_update.c: MKVM_SET_USER_MEMORY_REGION. */
+/* memslot_update.c: MKVM_SET_USER_MEMORY_REGION; what a call changed. */
+enum mkvm_slot_change {
+	MKVM_SLOT_CREATE,
+	MKVM_SLOT_DELETE,
+	MKVM_SLOT_MOVE,
+	MKVM_SLOT_FLAGS,	/* dirty logging on or off */
+};
+
 int mkvm_set_memory_region(struct mkvm_vm *vm,
 			   const struct mkvm_userspace_memory_region *mem);
 

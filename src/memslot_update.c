@@ -4,7 +4,8 @@
  * the last publication, and the one place that orders the three parties
  * of a change: the memslot sets (memslot.c, the data structure), the
  * notifier's in-flight invalidations (notifier.c), and stage-2 (mmu.c).
- * Whatever later changes slots (dirty logging, roots) goes through here.
+ * Whatever changes slots (dirty logging's flag changes too) goes through
+ * here; roots never change slots.
  *
  * Holds vm->slots_lock for the whole of an update: it serializes updates
  * and guards the inactive set and vm->slots_by_id (vm.h). A change is
@@ -30,6 +31,7 @@
 #include "memslot.h"
 #include "mmu.h"
 #include "notifier.h"
+#include "trace.h"
 #include "vm.h"
 
 /* Publish one change to the active set: @old replaced by @new. */
@@ -72,6 +74,15 @@ static void slots_retire(struct mkvm_vm *vm, struct mkvm_memslot *old,
 	slots_commit(vm, old, invalid);
 	mkvm_mmu_zap_slot(vm, invalid);
 	slots_commit(vm, invalid, new);
+}
+
+/* One more change made: counted, and traced. */
+static void slot_updated(struct mkvm_vm *vm, const struct mkvm_userspace_memory_region *mem,
+			 enum mkvm_slot_change change)
+{
+	atomic64_inc(&vm->stat_memslot_updates);
+	trace_mkvm_memslot_update(vm->id, mem->slot, change, mem->guest_phys_addr,
+				  mem->memory_size, mem->flags);
 }
 
 /* Checks that do not depend on the VM's current slots. */
@@ -178,7 +189,7 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 		if (old) {
 			slots_retire(vm, old, invalid, NULL);
 			invalid = NULL;
-			atomic64_inc(&vm->stat_memslot_updates);
+			slot_updated(vm, mem, MKVM_SLOT_DELETE);
 			r = 0;
 		}
 		goto out;
@@ -199,7 +210,7 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 				goto out;
 			r = slots_change_flags(vm, old, mem);
 			if (!r)
-				atomic64_inc(&vm->stat_memslot_updates);
+				slot_updated(vm, mem, MKVM_SLOT_FLAGS);
 			goto out;
 		}
 		r = 0;
@@ -240,7 +251,7 @@ int mkvm_set_memory_region(struct mkvm_vm *vm,
 	} else {
 		slots_commit(vm, NULL, new);
 	}
-	atomic64_inc(&vm->stat_memslot_updates);
+	slot_updated(vm, mem, old ? MKVM_SLOT_MOVE : MKVM_SLOT_CREATE);
 	r = 0;
 out:
 	mutex_unlock(&vm->slots_lock);

@@ -31,6 +31,7 @@
 #include "root.h"
 #include "stats.h"
 #include "testhooks.h"
+#include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -126,6 +127,7 @@ bool mkvm_unmap_gfn_range(struct mkvm_vm *vm, struct mkvm_gfn_range *range)
 	}
 	if (unmapped)
 		atomic64_inc(&vm->stat_zapped);
+	trace_mkvm_zap(vm->id, range->start, range->end, unmapped);
 	return unmapped;
 }
 
@@ -377,10 +379,10 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	struct mkvm_vm *vm = vcpu->vm;
 	struct mkvm_memslot *slot;
 	struct mkvm_root *root;
-	unsigned long mmu_seq, hva, size;
+	int outcome = MKVM_FAULT_ERROR, level = -1, r, idx;
+	unsigned long mmu_seq, hva = 0, size;
 	bool writable, slot_writable, logging, installed = false;
 	struct page *page;
-	int r, idx, level;
 
 	/* The vCPU's memory cache and root are its mutex's. */
 	lockdep_assert_held(&vcpu->mutex);
@@ -398,10 +400,12 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	idx = srcu_read_lock(&vm->srcu);
 	slot = mkvm_gfn_to_memslot(mkvm_memslots(vm), gpa >> PAGE_SHIFT);
 	r = 0;
+	outcome = MKVM_FAULT_RETRY_SLOT;
 	if (slot && (slot->flags & MKVM_MEMSLOT_INVALID))
 		goto out_srcu;	/* being deleted or moved: retry */
 	slot_writable = slot && !(slot->flags & MKVM_MEM_READONLY);
 	r = MKVM_FAULT_MMIO;
+	outcome = MKVM_FAULT_EXIT_MMIO;
 	if (!slot || (write && !slot_writable))
 		goto out_srcu;
 	hva = slot->userspace_addr +
@@ -423,6 +427,7 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	/* May sleep and take mmap_lock: no mmu_lock here. */
 	logging = mkvm_slot_logs_dirty(slot);
 	/* A logging slot maps reads read-only: the first write must fault. */
+	outcome = MKVM_FAULT_ERROR;
 	r = fault_get_page(hva, write, slot_writable && (write || !logging),
 			   &page, &writable);
 	if (r)
@@ -435,17 +440,21 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	if (root->invalid) {
 		/* Invalidated or released since the load: load again. */
 		r = 0;
+		outcome = MKVM_FAULT_RETRY_ROOT;
 	} else if (!IS_ENABLED(CONFIG_MKVM_REVERT_SEED_001) &&
 		   mmu_invalidate_retry(vm, mmu_seq, ALIGN_DOWN(hva, size),
 					ALIGN_DOWN(hva, size) + size)) {
 		vcpu->run->stat_retries++;
 		WRITE_ONCE(vcpu->stat.fault_retries, vcpu->stat.fault_retries + 1);
 		r = 0;
+		outcome = MKVM_FAULT_RETRY_INVALIDATION;
 	} else {
 		/* A valid root always has its table (root.h). */
 		r = fault_map(root->s2, gpa, level, page, hva, writable,
 			      logging, &vcpu->memcache);
 		installed = !r;
+		if (installed)
+			outcome = MKVM_FAULT_MAPPED;
 		if (installed && writable && !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY) &&
 		    !IS_ENABLED(CONFIG_MKVM_REVERT_DIRTY_UNLOCKED))
 			fault_mark_dirty(page);
@@ -471,6 +480,7 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 				      mkvm_memcache_take, &vcpu->memcache);
 		write_unlock(&vm->mmu_lock);
 		r = 0;
+		outcome = MKVM_FAULT_SPLIT;
 	}
 
 	if (installed) {
@@ -483,6 +493,7 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	put_page(page);
 out_srcu:
 	srcu_read_unlock(&vm->srcu, idx);
+	trace_mkvm_fault(vm->id, vcpu->id, gpa, hva, level, write, outcome, r < 0 ? r : 0);
 	return r;
 }
 

@@ -29,6 +29,17 @@ void mkvm_mmu_zap_slot(struct mkvm_vm *vm, const struct mkvm_memslot *slot);
 /* What an access or a fault needs next. */
 #define MKVM_FAULT_MMIO		1	/* no memslot can serve it: exit to userspace */
 
+/* How a fault ended, for its tracepoint (trace.h). */
+enum mkvm_fault_outcome {
+	MKVM_FAULT_MAPPED,
+	MKVM_FAULT_RETRY_SLOT,		/* the slot is being deleted or moved */
+	MKVM_FAULT_RETRY_ROOT,		/* the vCPU's root was invalidated */
+	MKVM_FAULT_RETRY_INVALIDATION,	/* an invalidation raced the lookup */
+	MKVM_FAULT_SPLIT,		/* a logged write split a block */
+	MKVM_FAULT_EXIT_MMIO,		/* no memslot: MKVM_FAULT_MMIO */
+	MKVM_FAULT_ERROR,
+};
+
 int mkvm_mmu_access(struct mkvm_vcpu *vcpu, u64 gpa, unsigned int size,
 		    bool write, u64 *data);
 int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write);

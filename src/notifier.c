@@ -6,13 +6,13 @@
  * in flight and vm->gpc_invalidate_seq (pfncache.c reads them; a refresh
  * takes mn_invalidate_lock under a cache's lock, which the clock's softirq
  * timer takes too: so mn_invalidate_lock is always taken with bottom
- * halves off). Every op
+ * halves off). Every op but release
  * is a const struct mkvm_hva_range handed to one iterator, the only code
  * that walks memslots by host address: it enters vm->srcu, clips the range
  * to each memslot it hits, and only then takes mmu_lock for write, runs
  * on_lock once, the handler per slot, and after_handlers once.
  *
- * Rules from the core mm (kvm-locking-digest R1-R4): these run with
+ * Rules from the core mm (docs/design.md, "Locks"): these run with
  * mmap_lock held, from reclaim, and the young ops under a page-table
  * spinlock, so nothing here sleeps except where the range says it may
  * block, nothing allocates, and invalidate_range_start never fails (an
@@ -31,6 +31,7 @@
 #include "root.h"
 #include "stats.h"
 #include "testhooks.h"
+#include "trace.h"
 #include "vm.h"
 
 typedef bool (*mkvm_gfn_handler_t)(struct mkvm_vm *vm,
@@ -131,6 +132,7 @@ static int mkvm_mn_invalidate_range_start(struct mmu_notifier *mn,
 	 * and end make the same "does a slot overlap" decision and
 	 * mmu_invalidate_in_progress stays balanced.
 	 */
+	trace_mkvm_invalidate_start(vm->id, r->start, r->end, range.may_block);
 	spin_lock_bh(&vm->mn_invalidate_lock);
 	/* The union of the ranges in flight, for pfn cache refreshes. */
 	if (!vm->mn_active_invalidate_count++) {
@@ -197,11 +199,13 @@ static void mkvm_mn_invalidate_range_end(struct mmu_notifier *mn,
 	/* A memslot update may be waiting for the last invalidation. */
 	if (wake)
 		rcuwait_wake_up(&vm->mn_memslots_update_rcuwait);
+	trace_mkvm_invalidate_end(vm->id, r->start, r->end, caches);
 }
 
 static bool mkvm_mn_age(struct mmu_notifier *mn, unsigned long start,
 			unsigned long end, mkvm_gfn_handler_t handler)
 {
+	struct mkvm_vm *vm = mn_to_vm(mn);
 	const struct mkvm_hva_range range = {
 		.start = start,
 		.end = end,
@@ -211,10 +215,16 @@ static bool mkvm_mn_age(struct mmu_notifier *mn, unsigned long start,
 		/* Called under the host's page-table spinlock. */
 		.may_block = false,
 	};
+	bool young;
 
 	/* Under the host's page-table spinlock: the hook busy-waits. */
 	mkvm_hook(MKVM_HOOK_AGE_BEFORE_LOCK, false);
-	return mkvm_handle_hva_range(mn_to_vm(mn), &range).ret;
+	young = mkvm_handle_hva_range(vm, &range).ret;
+	if (handler == mkvm_test_age_gfn_range)
+		trace_mkvm_test_age(vm->id, start, end, young);
+	else
+		trace_mkvm_age(vm->id, start, end, young);
+	return young;
 }
 
 static mkvm_young_t mkvm_mn_clear_flush_young(struct mmu_notifier *mn,
@@ -248,6 +258,7 @@ static void mkvm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	struct mkvm_vm *vm = mn_to_vm(mn);
 	int idx;
 
+	trace_mkvm_release(vm->id);
 	idx = srcu_read_lock(&vm->srcu);
 	mkvm_mmu_flush_all(vm);
 	srcu_read_unlock(&vm->srcu, idx);

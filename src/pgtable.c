@@ -537,12 +537,58 @@ int mkvm_s2_split(struct mkvm_s2 *s2, u64 addr, u64 size,
 	return r ? r : d.split;
 }
 
-static int s2_count_blocks_visitor(const struct s2_visit *v,
-				   enum s2_walk_flags which)
-{
-	unsigned long *blocks = v->arg;
+struct s2_leaf_iter {
+	int (*fn)(void *arg, u64 addr, const struct mkvm_s2_leaf *leaf);
+	void *arg;
+};
 
-	if (v->level < MKVM_S2_LEAF_LEVEL && s2_pte_valid(v->old))
+static int s2_leaf_iter_visitor(const struct s2_visit *v, enum s2_walk_flags which)
+{
+	const struct s2_leaf_iter *it = v->arg;
+	struct mkvm_s2_leaf leaf = { .ptep = v->ptep, .pte = v->old, .level = v->level };
+
+	return s2_pte_valid(v->old) ? it->fn(it->arg, v->addr, &leaf) : 0;
+}
+
+/**
+ * mkvm_s2_for_each_leaf() - every valid leaf, in address order
+ * @s2: the table (mmu_lock held, for read or write)
+ * @fn: called with the first address a leaf maps and the leaf; must not
+ *	sleep; a non-zero return stops the walk
+ * @arg: passed to @fn
+ *
+ * Return: what @fn returned to stop the walk, or 0.
+ */
+int mkvm_s2_for_each_leaf(struct mkvm_s2 *s2,
+			  int (*fn)(void *arg, u64 addr, const struct mkvm_s2_leaf *leaf),
+			  void *arg)
+{
+	struct s2_leaf_iter it = { .fn = fn, .arg = arg };
+	struct s2_walker w = {
+		.cb = s2_leaf_iter_visitor,
+		.arg = &it,
+		.flags = S2_WALK_LEAF,
+	};
+	u64 end = BIT_ULL(MKVM_S2_IA_BITS), addr = 0, step = mkvm_s2_level_size(1);
+	int r;
+
+	/* 1G at a time from what is populated: empty space costs little. */
+	while ((addr = mkvm_s2_next_populated(s2, addr, end)) < end) {
+		u64 next = min(ALIGN(addr + 1, step), end);
+
+		r = s2_walk(s2, addr, next - addr, &w);
+		if (r)
+			return r;
+		addr = next;
+	}
+	return 0;
+}
+
+static int s2_count_block(void *arg, u64 addr, const struct mkvm_s2_leaf *leaf)
+{
+	unsigned long *blocks = arg;
+
+	if (leaf->level < MKVM_S2_LEAF_LEVEL)
 		(*blocks)++;
 	return 0;
 }
@@ -551,20 +597,8 @@ static int s2_count_blocks_visitor(const struct s2_visit *v,
 unsigned long mkvm_s2_count_blocks(struct mkvm_s2 *s2)
 {
 	unsigned long blocks = 0;
-	struct s2_walker w = {
-		.cb = s2_count_blocks_visitor,
-		.arg = &blocks,
-		.flags = S2_WALK_LEAF,
-	};
-	u64 end = BIT_ULL(MKVM_S2_IA_BITS), addr = 0, step = mkvm_s2_level_size(1);
 
-	/* 1G at a time from what is populated: empty space costs little. */
-	while ((addr = mkvm_s2_next_populated(s2, addr, end)) < end) {
-		u64 next = min(ALIGN(addr + 1, step), end);
-
-		s2_walk(s2, addr, next - addr, &w);
-		addr = next;
-	}
+	mkvm_s2_for_each_leaf(s2, s2_count_block, &blocks);
 	return blocks;
 }
 
@@ -624,6 +658,12 @@ enum mkvm_prot mkvm_s2_leaf_prot(const struct mkvm_s2_leaf *leaf)
 {
 	return (leaf->pte & MKVM_PTE_R ? MKVM_PROT_R : 0) |
 	       (leaf->pte & MKVM_PTE_W ? MKVM_PROT_W : 0);
+}
+
+/* Whether the leaf's access flag is set: accessed since aging last cleared it. */
+bool mkvm_s2_leaf_young(const struct mkvm_s2_leaf *leaf)
+{
+	return leaf->pte & MKVM_PTE_AF;
 }
 
 /*

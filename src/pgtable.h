@@ -52,7 +52,10 @@ void *mkvm_memcache_take(void *mc);
  * Mapping may run with mmu_lock held for read, concurrently with other
  * maps and lookups: entries are then installed with cmpxchg and never
  * removed. Everything that removes or rewrites an entry (unmap, age,
- * write-protect) needs mmu_lock for write. Tables are freed only by unmap
+ * write-protect) needs mmu_lock for write; two atomic updates that only add
+ * to a leaf run with it for read: an access setting the access flag
+ * (mkvm_s2_leaf_mkyoung()) and a write fault adding a permission
+ * (mkvm_s2_leaf_relax(), by cmpxchg). Tables are freed only by unmap
  * (for write) and by mkvm_s2_destroy() (when nothing can reach the table).
  */
 struct mkvm_s2 {
@@ -89,6 +92,10 @@ struct mkvm_s2_leaf {
 bool mkvm_s2_lookup(struct mkvm_s2 *s2, u64 addr, struct mkvm_s2_leaf *leaf);
 u64 mkvm_s2_leaf_pfn(const struct mkvm_s2_leaf *leaf, u64 addr);
 enum mkvm_prot mkvm_s2_leaf_prot(const struct mkvm_s2_leaf *leaf);
+bool mkvm_s2_leaf_young(const struct mkvm_s2_leaf *leaf);
+int mkvm_s2_for_each_leaf(struct mkvm_s2 *s2,
+			  int (*fn)(void *arg, u64 addr, const struct mkvm_s2_leaf *leaf),
+			  void *arg);
 void mkvm_s2_leaf_mkyoung(const struct mkvm_s2_leaf *leaf);
 void mkvm_s2_leaf_relax(const struct mkvm_s2_leaf *leaf, enum mkvm_prot prot);
 

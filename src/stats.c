@@ -4,9 +4,10 @@
  *
  *   /sys/kernel/debug/mkvm/stats		module-wide counters
  *   /sys/kernel/debug/mkvm/vm<id>/stats	one VM's counters
+ *   /sys/kernel/debug/mkvm/vm<id>/stage2	its stage-2 tables, read-only
  *
- * Each file is "name value" lines. Tests use the module-wide "alive"
- * counters to prove that closing every fd frees every object.
+ * The stats files are "name value" lines. Tests use the module-wide
+ * "alive" counters to prove that closing every fd frees every object.
  * A per-VM file is removed before its VM is freed, and debugfs removal
  * waits for readers in flight, so a reader always sees a live VM.
  */
@@ -142,6 +143,78 @@ static int vm_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vm_stats);
 
+/*
+ * The stage-2 dump, like arm64's stage2_page_tables: per root, runs of
+ * leaves that map contiguous guest-physical addresses with the same
+ * size, permissions and access flag, one line each. No host addresses.
+ */
+struct s2_dump {
+	struct seq_file *m;
+	u64 start, end;		/* the run so far: [start, end) */
+	unsigned long n;	/* its leaves; 0: no run */
+	int level;
+	enum mkvm_prot prot;
+	bool young;
+};
+
+static void s2_dump_run(struct s2_dump *d)
+{
+	static const char * const sizes[] = { "512G", "1G", "2M", "4K" };
+
+	if (d->n)
+		seq_printf(d->m, "0x%016llx-0x%016llx %4s x%-6lu %c%c %s\n", d->start, d->end,
+			   sizes[d->level], d->n, d->prot & MKVM_PROT_R ? 'r' : '-',
+			   d->prot & MKVM_PROT_W ? 'w' : '-', d->young ? "young" : "old");
+	d->n = 0;
+}
+
+static int s2_dump_leaf(void *arg, u64 addr, const struct mkvm_s2_leaf *leaf)
+{
+	enum mkvm_prot prot = mkvm_s2_leaf_prot(leaf);
+	bool young = mkvm_s2_leaf_young(leaf);
+	struct s2_dump *d = arg;
+
+	if (!d->n || addr != d->end || leaf->level != d->level || prot != d->prot ||
+	    young != d->young) {
+		s2_dump_run(d);
+		d->start = addr;
+		d->level = leaf->level;
+		d->prot = prot;
+		d->young = young;
+	}
+	d->end = addr + mkvm_s2_level_size(leaf->level);
+	d->n++;
+	return 0;
+}
+
+/*
+ * Under mmu_lock for read, as faults walk: roots stay on the list and
+ * their tables stay allocated until the worker takes both out under it
+ * for write (root.c).
+ */
+static int vm_stage2_show(struct seq_file *m, void *unused)
+{
+	struct s2_dump d = { .m = m };
+	struct mkvm_vm *vm = m->private;
+	struct mkvm_root *root;
+	unsigned int i = 0;
+
+	seq_puts(m, "# gpa range (start-end) entry-size xcount perms access\n");
+	read_lock(&vm->mmu_lock);
+	mkvm_for_each_root(vm, root) {
+		seq_printf(m, "root %u: %s, refcount %u, %ld tables\n", i++,
+			   root->invalid ? "invalid" : "valid", refcount_read(&root->refcount),
+			   root->s2 ? atomic_long_read(&root->s2->nr_tables) : 0);
+		if (!root->s2)
+			continue;
+		mkvm_s2_for_each_leaf(root->s2, s2_dump_leaf, &d);
+		s2_dump_run(&d);
+	}
+	read_unlock(&vm->mmu_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vm_stage2);
+
 void mkvm_debugfs_vm_add(struct mkvm_vm *vm)
 {
 	char name[16];
@@ -149,6 +222,7 @@ void mkvm_debugfs_vm_add(struct mkvm_vm *vm)
 	snprintf(name, sizeof(name), "vm%u", vm->id);
 	vm->debugfs_dir = debugfs_create_dir(name, mkvm_debugfs_root);
 	debugfs_create_file("stats", 0444, vm->debugfs_dir, vm, &vm_stats_fops);
+	debugfs_create_file("stage2", 0444, vm->debugfs_dir, vm, &vm_stage2_fops);
 }
 
 void mkvm_debugfs_vm_remove(struct mkvm_vm *vm)

@@ -14,8 +14,8 @@
  *   1. unregister the mmu_notifier: it runs release if exit_mmap has not
  *      (both may run at once: seed 000) and then waits for every callback
  *      in flight, which may be aging parked before mmu_lock (seed 003);
- *      from here on no callback touches the VM. First, because nothing
- *      before release may wait for an RCU grace period: a young callback
+ *      from here on no callback touches the VM. Before the steps below,
+ *      because nothing before release may wait for an RCU grace period: a young callback
  *      in flight holds a page-table spinlock and would keep it from ending;
  *   2. remove the debugfs directory; debugfs waits for readers in flight,
  *      the last users that hold no reference (they cope with no stage-2);
@@ -28,7 +28,8 @@
  *      no page references);
  *   5. free the memslots and the eager-split cache, then clean up the
  *      SRCU that protected the memslots; no reader is left: ioctls hold
- *      an fd, callbacks are gone since step 2;
+ *      an fd, callbacks are gone since step 1 and debugfs readers (also
+ *      vm->srcu readers) since step 2;
  *   6. mmdrop() the creator's mm, last, as nothing above needs it;
  *   7. free the VM.
  */

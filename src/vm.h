@@ -28,14 +28,19 @@ struct mm_struct;
 /**
  * struct mkvm_vm - one virtual machine
  *
- * Lock order, outermost first (KVM's):
- *   vm->lock  ->  vm->slots_lock  ->  vm->mn_invalidate_lock (memslot swap)
+ * Lock order, outermost first (KVM's; docs/design.md has the whole picture):
+ *   vm->lock  ->  vm->slots_lock  ->  vm->mn_invalidate_lock (memslot swap;
+ *	no path holds vm->lock there today, the order stands for one that will)
  *   vm->slots_lock  ->  vm->mmu_lock (zaps, dirty logging)
- *   vm->slots_lock  ->  mm's mmap_lock (a dirty log copied to userspace)
+ *   vm->slots_lock  ->  mm's mmap_lock (a dirty log's bitmap: clear_user()
+ *	in GET, copy_from_user() in CLEAR, both under slots_lock)
  *   gpc->lock  ->  vm->mn_invalidate_lock (a pfn cache refresh's check)
  *   srcu_read_lock(&vm->srcu)  ->  mm's mmap_lock (gup)  ->  vm->mmu_lock
  *   vm->lock  ->  gpc->refresh_lock  ->  gpc->lock (pfn caches)
- *   vm->gpc_lock  ->  gpc->lock (the notifier walking the caches)
+ *   gpc->refresh_lock  ->  mm's mmap_lock (gup in a refresh)
+ *   vm->lock  ->  vm->gpc_lock  ->  gpc->lock (a cache created; the notifier
+ *	walking the caches takes the last two)
+ *   vcpu->mutex (vcpu.h) is never held with vm->lock.
  * vm->srcu readers never take slots_lock: its holder waits for them in
  * synchronize_srcu(). Nothing that can sleep, allocate with reclaim or
  * take mmap_lock runs under mmu_lock or mn_invalidate_lock: the notifier
@@ -101,7 +106,7 @@ struct mkvm_vm {
 	bool mmu_released;
 	/* mkvm_mmu_flush_all() calls in flight; only for a stat, no lock. */
 	atomic_t mmu_flushes_running;
-	/* Read lock-free by faults: see mkvm_mmu_invalidate_retry(). */
+	/* Read lock-free by faults: see mmu_invalidate_retry() in mmu.c. */
 	unsigned long mmu_invalidate_seq;
 	long mmu_invalidate_in_progress;
 	unsigned long mmu_invalidate_range_start;

@@ -245,6 +245,72 @@ TEST(log_is_exactly_the_guest_writes_4k)
 }
 
 /*
+ * debugfs mkvm/vm<id>/stage2: the valid root's runs, "range size xN perms"
+ * a line (the access flag left out).
+ */
+static void read_stage2(char *out, size_t len)
+{
+	char path[300], line[200], range[40], size[8], count[16], perms[4];
+	size_t used = 0;
+	bool valid = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vm%ld/stage2", MKVM_DEBUGFS, mkvm_vm_id());
+	f = fopen(path, "r");
+	ASSERT_TRUE(f);
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "root ", 5))
+			valid = strstr(line, ": valid,");
+		else if (valid && !strncmp(line, "0x", 2) &&
+			 sscanf(line, "%39s %7s %15s %3s", range, size, count, perms) == 4)
+			used += snprintf(out + used, len - used, "%s %s %s %s\n", range, size,
+					 count, perms);
+	}
+	fclose(f);
+}
+
+static void expect_stage2(const char *want, const char *when)
+{
+	char got[1024];
+
+	read_stage2(got, sizeof(got));
+	if (strcmp(got, want))
+		tap_fail(__FILE__, __LINE__, "stage2 %s:\n%s\nwant:\n%s", when, got, want);
+}
+
+/*
+ * The stage-2 dump shows what each step did to the entries: writes map
+ * pages writable, logging write-protects them, a logged write makes its
+ * own page writable again, and the host dropping a page zaps its entry.
+ */
+TEST(stage2_dump_shows_protection_and_zaps)
+{
+	struct mkvm_guest g;
+	unsigned int i;
+
+	mkvm_guest_init(&g, mkvm_map_2m_aligned(8 * PAGE_SIZE, MADV_NOHUGEPAGE),
+			8 * PAGE_SIZE, 0);
+	memset(g.mem, 0, 8 * PAGE_SIZE);
+	for (i = 0; i < 4; i++)
+		mkvm_guest_write(&g.vcpu, GPA + i * PAGE_SIZE, 8, i);
+	expect_stage2("0x0000000040000000-0x0000000040004000 4K x4 rw\n", "after 4 writes");
+	set_logging(&g, 1);
+	expect_stage2("0x0000000040000000-0x0000000040004000 4K x4 r-\n", "with logging on");
+	mkvm_guest_write(&g.vcpu, GPA + PAGE_SIZE, 8, 9);
+	expect_stage2("0x0000000040000000-0x0000000040001000 4K x1 r-\n"
+		      "0x0000000040001000-0x0000000040002000 4K x1 rw\n"
+		      "0x0000000040002000-0x0000000040004000 4K x2 r-\n", "after a logged write");
+	ASSERT_OK(madvise(g.mem + 2 * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED));
+	expect_stage2("0x0000000040000000-0x0000000040001000 4K x1 r-\n"
+		      "0x0000000040001000-0x0000000040002000 4K x1 rw\n"
+		      "0x0000000040003000-0x0000000040004000 4K x1 r-\n", "after MADV_DONTNEED");
+	mkvm_guest_close(&g);
+	munmap(g.mem, g.size);
+	mkvm_assert_no_objects();
+}
+
+/*
  * THP-backed, 2M blocks, logging with and without eager splitting. With
  * it, no block is left once logging is on; without, a write to a block
  * splits that block (arm64's way), the others stay. Either way the log

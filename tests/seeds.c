@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reproducers of the seed threads' races (../shared/seeds), and of the
+ * Reproducers of the seed threads' races (docs/design.md tells each), and of the
  * other teardown race KVM documents. Each arms a delay injection point of
  * the test build (debugfs mkvm/hooks/) in the race window, so the other
  * side of the race lands in it every time, and drives that other side.

@@ -14,7 +14,7 @@ pkgs=(qemu-system-x86 busybox-static libkmod-dev kmod build-essential cpio
 
 for lane in "${@:-stock}"; do
 	case "$lane" in
-	stock)	pkgs+=(linux-image-amd64 linux-headers-amd64) ;;
+	stock)	pkgs+=(linux-headers-amd64) ;;	# the image: debian-kernel.sh
 	debug)	pkgs+=(flex bison bc libelf-dev libssl-dev e2fsprogs) ;;
 	chroot)	pkgs+=(debootstrap) ;;
 	proofs)	pkgs+=(spin) ;;

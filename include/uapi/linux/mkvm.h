@@ -53,7 +53,7 @@
 #define MKVM_CAP_NR_GPCS	9	/* pfn caches per VM: id < value */
 /* MKVM_GET_DIRTY_LOG, MKVM_CLEAR_DIRTY_LOG: the flags MKVM_ENABLE_CAP takes */
 #define MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT 10
-/* Eager splitting when logging starts: the chunk size in bytes, 0 = off */
+/* Eager splitting when logging starts: 1; MKVM_ENABLE_CAP sets the chunk in bytes, 0 = off */
 #define MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE	11
 
 /*
