@@ -46,6 +46,7 @@ long mkvm_check_extension(unsigned long cap)
 	case MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT:
 		return MKVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
 	case MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE:
+	case MKVM_CAP_BINARY_STATS_FD:
 		return 1;
 	default:
 		return 0;

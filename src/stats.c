@@ -5,6 +5,7 @@
  *   /sys/kernel/debug/mkvm/stats		module-wide counters
  *   /sys/kernel/debug/mkvm/vm<id>/stats	one VM's counters
  *   /sys/kernel/debug/mkvm/vm<id>/stage2	its stage-2 tables, read-only
+ *   MKVM_GET_STATS_FD				a VM's or vCPU's counters, binary
  *
  * The stats files are "name value" lines. Tests use the module-wide
  * "alive" counters to prove that closing every fd frees every object.
@@ -13,9 +14,17 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
+#include <linux/file.h>
+#include <linux/overflow.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include <linux/mkvm.h>
 
 #include "pgtable.h"
 #include "root.h"
@@ -60,88 +69,293 @@ static int module_stats_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(module_stats);
 
 /*
- * The per-vCPU counters, summed under vm->lock: a vCPU whose fd could not
- * be made is erased and freed under it (vcpu.c), the others live until
- * after this file is gone.
+ * A VM's and a vCPU's counters, for both views: debugfs's "name value"
+ * lines and the binary stats fd (MKVM_GET_STATS_FD). One snapshot
+ * function per object fills every value, so the views cannot disagree.
  */
-static void vm_stats_show_vcpus(struct seq_file *m, struct mkvm_vm *vm)
+struct mkvm_stat_desc {
+	const char *name;
+	u32 flags;		/* MKVM_STATS_TYPE_* | MKVM_STATS_UNIT_* */
+};
+
+#define STAT_NOW	(MKVM_STATS_TYPE_INSTANT | MKVM_STATS_UNIT_NONE)
+#define STAT_SUM	(MKVM_STATS_TYPE_CUMULATIVE | MKVM_STATS_UNIT_NONE)
+
+enum vcpu_stat {
+	VCPU_FAULTS, VCPU_FAULT_RETRIES, VCPU_ROOT_LOADS, VCPU_NR_STATS,
+};
+
+static const struct mkvm_stat_desc vcpu_stat_descs[VCPU_NR_STATS] = {
+	[VCPU_FAULTS] = { "faults", STAT_SUM },
+	[VCPU_FAULT_RETRIES] = { "fault_retries", STAT_SUM },
+	[VCPU_ROOT_LOADS] = { "root_loads", STAT_SUM },
+};
+
+enum vm_stat {
+	VM_MEMSLOTS, VM_MEMSLOT_GENERATION, VM_VCPUS, VM_MEMSLOT_UPDATES,
+	VM_FAULTS, VM_FAULT_RETRIES, VM_ROOT_LOADS,	/* the vCPUs', summed */
+	VM_GPC_REFRESHES, VM_GPC_RETRIES, VM_CLOCK_WRITES, VM_CLOCK_DEFERRED,
+	VM_CLOCK_REFRESH_FAILURES, VM_ZAPS, VM_AGE_CALLS, VM_AGE_YOUNG,
+	VM_ROOTS, VM_ROOTS_INVALID, VM_S2_TABLES, VM_S2_BLOCKS,
+	VM_ROOTS_INVALIDATIONS, VM_ROOTS_TORN_DOWN, VM_ROOTS_FREED,
+	VM_INVALID_ROOT_ZAPS, VM_NR_STATS,
+};
+
+static const struct mkvm_stat_desc vm_stat_descs[VM_NR_STATS] = {
+	[VM_MEMSLOTS] = { "memslots", STAT_NOW },
+	[VM_MEMSLOT_GENERATION] = { "memslot_generation", STAT_SUM },
+	[VM_VCPUS] = { "vcpus", STAT_NOW },
+	[VM_MEMSLOT_UPDATES] = { "memslot_updates", STAT_SUM },
+	[VM_FAULTS] = { "faults", STAT_SUM },
+	[VM_FAULT_RETRIES] = { "fault_retries", STAT_SUM },
+	[VM_ROOT_LOADS] = { "root_loads", STAT_SUM },
+	[VM_GPC_REFRESHES] = { "gpc_refreshes", STAT_SUM },
+	[VM_GPC_RETRIES] = { "gpc_retries", STAT_SUM },
+	[VM_CLOCK_WRITES] = { "clock_writes", STAT_SUM },
+	[VM_CLOCK_DEFERRED] = { "clock_deferred", STAT_SUM },
+	[VM_CLOCK_REFRESH_FAILURES] = { "clock_refresh_failures", STAT_SUM },
+	[VM_ZAPS] = { "zaps", STAT_SUM },
+	[VM_AGE_CALLS] = { "age_calls", STAT_SUM },
+	[VM_AGE_YOUNG] = { "age_young", STAT_SUM },
+	[VM_ROOTS] = { "roots", STAT_NOW },
+	[VM_ROOTS_INVALID] = { "roots_invalid", STAT_NOW },
+	[VM_S2_TABLES] = { "s2_tables", STAT_NOW },
+	[VM_S2_BLOCKS] = { "s2_blocks", STAT_NOW },
+	[VM_ROOTS_INVALIDATIONS] = { "roots_invalidations", STAT_SUM },
+	[VM_ROOTS_TORN_DOWN] = { "roots_torn_down", STAT_SUM },
+	[VM_ROOTS_FREED] = { "roots_freed", STAT_SUM },
+	[VM_INVALID_ROOT_ZAPS] = { "invalid_root_zaps", STAT_SUM },
+};
+
+/* Written by the vCPU under its mutex (vcpu.h); a snapshot needs no lock. */
+static void vcpu_stats_snapshot(const struct mkvm_vcpu *vcpu, u64 *v)
 {
-	struct mkvm_vcpu_stat sum = { };
+	v[VCPU_FAULTS] = READ_ONCE(vcpu->stat.faults);
+	v[VCPU_FAULT_RETRIES] = READ_ONCE(vcpu->stat.fault_retries);
+	v[VCPU_ROOT_LOADS] = READ_ONCE(vcpu->stat.root_loads);
+}
+
+/*
+ * The per-vCPU counters, summed under vm->lock: a vCPU whose fd could not
+ * be made is erased and freed under it (vcpu.c), the others live as long
+ * as the VM.
+ */
+static void vm_stats_sum_vcpus(struct mkvm_vm *vm, u64 *v)
+{
+	u64 one[VCPU_NR_STATS];
 	struct mkvm_vcpu *vcpu;
 	unsigned long i;
 
 	mutex_lock(&vm->lock);
 	xa_for_each(&vm->vcpus, i, vcpu) {
-		sum.faults += READ_ONCE(vcpu->stat.faults);
-		sum.fault_retries += READ_ONCE(vcpu->stat.fault_retries);
-		sum.root_loads += READ_ONCE(vcpu->stat.root_loads);
+		vcpu_stats_snapshot(vcpu, one);
+		v[VM_FAULTS] += one[VCPU_FAULTS];
+		v[VM_FAULT_RETRIES] += one[VCPU_FAULT_RETRIES];
+		v[VM_ROOT_LOADS] += one[VCPU_ROOT_LOADS];
 	}
 	mutex_unlock(&vm->lock);
-	seq_printf(m, "faults %llu\n", sum.faults);
-	seq_printf(m, "fault_retries %llu\n", sum.fault_retries);
-	seq_printf(m, "root_loads %llu\n", sum.root_loads);
 }
 
-static void vm_stats_show_roots(struct seq_file *m, struct mkvm_vm *vm)
+static void vm_stats_roots(struct mkvm_vm *vm, u64 *v)
 {
-	unsigned long roots = 0, invalid = 0, tables = 0, blocks = 0;
 	struct mkvm_root *root;
 
 	read_lock(&vm->mmu_lock);
 	mkvm_for_each_root(vm, root) {
-		roots++;
-		invalid += root->invalid;
+		v[VM_ROOTS]++;
+		v[VM_ROOTS_INVALID] += root->invalid;
 		if (!root->s2)
 			continue;
-		tables += atomic_long_read(&root->s2->nr_tables);
-		/* A walk: cheap enough for a debugfs read, not for a hot path. */
+		v[VM_S2_TABLES] += atomic_long_read(&root->s2->nr_tables);
+		/* A walk: cheap enough for a stats read, not for a hot path. */
 		if (!root->invalid)
-			blocks += mkvm_s2_count_blocks(root->s2);
+			v[VM_S2_BLOCKS] += mkvm_s2_count_blocks(root->s2);
 	}
 	read_unlock(&vm->mmu_lock);
-	seq_printf(m, "roots %lu\n", roots);
-	seq_printf(m, "roots_invalid %lu\n", invalid);
-	seq_printf(m, "s2_tables %lu\n", tables);
-	seq_printf(m, "s2_blocks %lu\n", blocks);
-	seq_printf(m, "roots_invalidations %lld\n",
-		   atomic64_read(&vm->stat_roots_invalidations));
-	seq_printf(m, "roots_torn_down %lld\n",
-		   atomic64_read(&vm->stat_roots_torn_down));
-	seq_printf(m, "roots_freed %lld\n", atomic64_read(&vm->stat_roots_freed));
-	seq_printf(m, "invalid_root_zaps %lld\n",
-		   atomic64_read(&vm->stat_invalid_root_zaps));
+	v[VM_ROOTS_INVALIDATIONS] = atomic64_read(&vm->stat_roots_invalidations);
+	v[VM_ROOTS_TORN_DOWN] = atomic64_read(&vm->stat_roots_torn_down);
+	v[VM_ROOTS_FREED] = atomic64_read(&vm->stat_roots_freed);
+	v[VM_INVALID_ROOT_ZAPS] = atomic64_read(&vm->stat_invalid_root_zaps);
+}
+
+/* Sleeps: takes vm->lock, mmu_lock and vm->srcu, one at a time. */
+static void vm_stats_snapshot(struct mkvm_vm *vm, u64 *v)
+{
+	struct mkvm_memslots *slots;
+	int idx;
+
+	/* The sums and counts below add to zero. */
+	memset(v, 0, VM_NR_STATS * sizeof(*v));
+	idx = srcu_read_lock(&vm->srcu);
+	slots = mkvm_memslots(vm);
+	v[VM_MEMSLOTS] = slots->nr;
+	v[VM_MEMSLOT_GENERATION] = slots->generation;
+	srcu_read_unlock(&vm->srcu, idx);
+
+	/* Written under vm->lock; a snapshot is all a reader needs. */
+	v[VM_VCPUS] = READ_ONCE(vm->nr_vcpus);
+	v[VM_MEMSLOT_UPDATES] = atomic64_read(&vm->stat_memslot_updates);
+	vm_stats_sum_vcpus(vm, v);
+	v[VM_GPC_REFRESHES] = atomic64_read(&vm->stat_gpc_refreshes);
+	v[VM_GPC_RETRIES] = atomic64_read(&vm->stat_gpc_retries);
+	v[VM_CLOCK_WRITES] = atomic64_read(&vm->clock.writes);
+	v[VM_CLOCK_DEFERRED] = atomic64_read(&vm->clock.deferred);
+	v[VM_CLOCK_REFRESH_FAILURES] = atomic64_read(&vm->clock.refresh_failures);
+	v[VM_ZAPS] = atomic64_read(&vm->stat_zapped);
+	v[VM_AGE_CALLS] = atomic64_read(&vm->stat_age_calls);
+	v[VM_AGE_YOUNG] = atomic64_read(&vm->stat_age_young);
+	vm_stats_roots(vm, v);
 }
 
 static int vm_stats_show(struct seq_file *m, void *unused)
 {
-	struct mkvm_vm *vm = m->private;
-	struct mkvm_memslots *slots;
-	int idx;
+	u64 v[VM_NR_STATS];
+	int i;
 
-	idx = srcu_read_lock(&vm->srcu);
-	slots = mkvm_memslots(vm);
-	seq_printf(m, "memslots %u\n", slots->nr);
-	seq_printf(m, "memslot_generation %llu\n", slots->generation);
-	srcu_read_unlock(&vm->srcu, idx);
-
-	/* Written under vm->lock; a snapshot is all a reader needs. */
-	seq_printf(m, "vcpus %u\n", READ_ONCE(vm->nr_vcpus));
-	seq_printf(m, "memslot_updates %lld\n",
-		   atomic64_read(&vm->stat_memslot_updates));
-	vm_stats_show_vcpus(m, vm);
-	seq_printf(m, "gpc_refreshes %lld\n", atomic64_read(&vm->stat_gpc_refreshes));
-	seq_printf(m, "gpc_retries %lld\n", atomic64_read(&vm->stat_gpc_retries));
-	seq_printf(m, "clock_writes %lld\n", atomic64_read(&vm->clock.writes));
-	seq_printf(m, "clock_deferred %lld\n", atomic64_read(&vm->clock.deferred));
-	seq_printf(m, "clock_refresh_failures %lld\n",
-		   atomic64_read(&vm->clock.refresh_failures));
-	seq_printf(m, "zaps %lld\n", atomic64_read(&vm->stat_zapped));
-	seq_printf(m, "age_calls %lld\n", atomic64_read(&vm->stat_age_calls));
-	seq_printf(m, "age_young %lld\n", atomic64_read(&vm->stat_age_young));
-	vm_stats_show_roots(m, vm);
+	vm_stats_snapshot(m->private, v);
+	for (i = 0; i < VM_NR_STATS; i++)
+		seq_printf(m, "%s %llu\n", vm_stat_descs[i].name, v[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vm_stats);
+
+/*
+ * The binary stats fd: the header, id and descriptors are built once, at
+ * creation; the values are a fresh snapshot at every read that reaches
+ * them. It holds a reference to the VM, which keeps the vCPU alive too
+ * (vCPUs are freed with their VM).
+ */
+struct mkvm_stats_file {
+	struct mkvm_vm *vm;
+	struct mkvm_vcpu *vcpu;		/* NULL: the VM's stats */
+	unsigned int nr;
+	size_t data_offset;
+	u8 head[];			/* header, id, descriptors */
+};
+
+static ssize_t stats_file_read(struct file *file, char __user *buf, size_t size,
+			       loff_t *ppos)
+{
+	struct mkvm_stats_file *sf = file->private_data;
+	size_t total = sf->data_offset + sf->nr * sizeof(u64), done = 0, n;
+	u64 v[VM_NR_STATS];
+	loff_t pos = *ppos;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (pos >= total)
+		return 0;
+	size = min_t(size_t, size, total - pos);
+	if (pos < sf->data_offset) {
+		n = min_t(size_t, size, sf->data_offset - pos);
+		if (copy_to_user(buf, sf->head + pos, n))
+			return -EFAULT;
+		done = n;
+		pos += n;
+	}
+	if (done < size) {
+		if (sf->vcpu)
+			vcpu_stats_snapshot(sf->vcpu, v);
+		else
+			vm_stats_snapshot(sf->vm, v);
+		n = size - done;
+		if (copy_to_user(buf + done, (u8 *)v + (pos - sf->data_offset), n))
+			return -EFAULT;
+		done += n;
+		pos += n;
+	}
+	*ppos = pos;
+	return done;
+}
+
+static int stats_file_release(struct inode *inode, struct file *file)
+{
+	struct mkvm_stats_file *sf = file->private_data;
+
+	mkvm_vm_put(sf->vm);
+	kfree(sf);
+	return 0;
+}
+
+static const struct file_operations mkvm_stats_fops = {
+	.owner = THIS_MODULE,
+	.read = stats_file_read,
+	.release = stats_file_release,
+	.llseek = noop_llseek,
+};
+
+static int stats_fd_create(struct mkvm_vm *vm, struct mkvm_vcpu *vcpu, const char *id,
+			   const struct mkvm_stat_desc *descs, unsigned int nr)
+{
+	const size_t desc_size = sizeof(struct mkvm_stats_desc) + MKVM_STATS_NAME_SIZE;
+	const size_t desc_offset = sizeof(struct mkvm_stats_header) + MKVM_STATS_NAME_SIZE;
+	size_t data_offset = desc_offset + nr * desc_size;
+	struct mkvm_stats_header *h;
+	struct mkvm_stats_file *sf;
+	struct file *file;
+	unsigned int i;
+	int fd;
+
+	sf = kzalloc(struct_size(sf, head, data_offset), GFP_KERNEL_ACCOUNT);
+	if (!sf)
+		return -ENOMEM;
+	h = (struct mkvm_stats_header *)sf->head;
+	h->name_size = MKVM_STATS_NAME_SIZE;
+	h->num_desc = nr;
+	h->id_offset = sizeof(*h);
+	h->desc_offset = desc_offset;
+	h->data_offset = data_offset;
+	strscpy(sf->head + h->id_offset, id, MKVM_STATS_NAME_SIZE);
+	for (i = 0; i < nr; i++) {
+		struct mkvm_stats_desc *d = (void *)(sf->head + desc_offset + i * desc_size);
+
+		d->flags = descs[i].flags;
+		d->size = 1;
+		d->offset = i * sizeof(u64);
+		strscpy(d->name, descs[i].name, MKVM_STATS_NAME_SIZE);
+	}
+	sf->vm = vm;
+	sf->vcpu = vcpu;
+	sf->nr = nr;
+	sf->data_offset = data_offset;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		goto err_free;
+	file = anon_inode_getfile("mkvm-stats", &mkvm_stats_fops, sf, O_RDONLY);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		fd = PTR_ERR(file);
+		goto err_free;
+	}
+	/* Readers pread() the part they want, as KVM's do. */
+	file->f_mode |= FMODE_PREAD;
+	mkvm_vm_get(vm);
+	fd_install(fd, file);
+	return fd;
+
+err_free:
+	kfree(sf);
+	return fd;
+}
+
+/* MKVM_GET_STATS_FD on a VM fd. */
+int mkvm_vm_stats_fd(struct mkvm_vm *vm)
+{
+	char id[MKVM_STATS_NAME_SIZE];
+
+	snprintf(id, sizeof(id), "mkvm-vm%u", vm->id);
+	return stats_fd_create(vm, NULL, id, vm_stat_descs, VM_NR_STATS);
+}
+
+/* MKVM_GET_STATS_FD on a vCPU fd. */
+int mkvm_vcpu_stats_fd(struct mkvm_vcpu *vcpu)
+{
+	char id[MKVM_STATS_NAME_SIZE];
+
+	snprintf(id, sizeof(id), "mkvm-vm%u/vcpu-%u", vcpu->vm->id, vcpu->id);
+	return stats_fd_create(vcpu->vm, vcpu, id, vcpu_stat_descs, VCPU_NR_STATS);
+}
 
 /*
  * The stage-2 dump, like arm64's stage2_page_tables: per root, runs of

@@ -3,6 +3,7 @@
 #define MKVM_STATS_H
 
 struct dentry;
+struct mkvm_vcpu;
 struct mkvm_vm;
 
 /* Module-wide counters, shown in /sys/kernel/debug/mkvm/stats. */
@@ -28,6 +29,8 @@ void mkvm_debugfs_init(void);
 void mkvm_debugfs_exit(void);
 void mkvm_debugfs_vm_add(struct mkvm_vm *vm);
 void mkvm_debugfs_vm_remove(struct mkvm_vm *vm);
+int mkvm_vm_stats_fd(struct mkvm_vm *vm);
+int mkvm_vcpu_stats_fd(struct mkvm_vcpu *vcpu);
 
 #ifdef CONFIG_MKVM_TEST_BUILD
 void mkvm_testhooks_init(struct dentry *root);

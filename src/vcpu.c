@@ -232,6 +232,8 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		r = vcpu_run(vcpu);
 		mutex_unlock(&vcpu->mutex);
 		return r;
+	case MKVM_GET_STATS_FD:
+		return arg ? -EINVAL : mkvm_vcpu_stats_fd(vcpu);
 	default:
 		return -ENOTTY;
 	}

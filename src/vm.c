@@ -214,6 +214,8 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EINVAL;
 		mkvm_mmu_invalidate_roots(vm);
 		return 0;
+	case MKVM_GET_STATS_FD:
+		return arg ? -EINVAL : mkvm_vm_stats_fd(vm);
 	default:
 		return -ENOTTY;
 	}

@@ -131,14 +131,14 @@ enum call_kind {
 	C_CREATE_VM, C_CREATE_VCPU, C_SET_REGION, C_RUN, C_GPC_ACTIVATE,
 	C_GPC_ACCESS, C_GPC_DEACTIVATE, C_CLOCK, C_INVALIDATE_ROOTS,
 	C_ENABLE_CAP, C_GET_LOG, C_CLEAR_LOG, C_QUERY, C_CLOSE, C_BAD_IOCTL,
-	C_PROCESS_WRITE, NR_CALL_KINDS,
+	C_PROCESS_WRITE, C_STATS, NR_CALL_KINDS,
 };
 
 static const char * const call_names[] = {
 	"create_vm", "create_vcpu", "set_region", "run", "gpc_activate",
 	"gpc_access", "gpc_deactivate", "clock", "invalidate_roots",
 	"enable_cap", "get_dirty_log", "clear_dirty_log", "query", "close",
-	"bad_ioctl", "process_write",
+	"bad_ioctl", "process_write", "stats",
 };
 
 struct call {
@@ -344,6 +344,7 @@ static const int errs_einval[] = { EINVAL, 0 };
 static const int errs_enable_cap[] = { EINVAL, EFAULT, 0 };
 static const int errs_log[] = { EINVAL, ENOENT, EFAULT, ENOMEM, 0 };
 static const int errs_bad[] = { ENOTTY, 0 };
+static const int errs_stats[] = { EINVAL, ENOMEM, EMFILE, ENFILE, 0 };
 static const int errs_none[] = { 0 };
 
 /* Calls that succeeded and failed, by errno class, for the report. */
@@ -1003,6 +1004,25 @@ static void do_call(struct executor *e, struct vm *v, const struct call *c)
 			return;
 		vm_call(e, v, fd, _IO(MKVMIO, 0xc0 + a[2] % 0x30), 0, errs_bad, "an unknown ioctl",
 			&same);
+		return;
+	}
+	case C_STATS: {
+		/* A VM's or a vCPU's stats fd, read at an edge, closed. */
+		int fd = a[1] % 2 ? v->fd : v->vcpu[a[1] / 2 % NVCPUS].fd;
+		char buf[256];
+
+		if (fd < 0)
+			return;
+		r = vm_call(e, v, fd, MKVM_GET_STATS_FD, a[2] % 4 ? 0 : a[2], errs_stats,
+			    "MKVM_GET_STATS_FD", &same);
+		if (r < 0 || !same) {
+			if (r >= 0)
+				close(r);
+			return;
+		}
+		if (pread(r, buf, a[3] % sizeof(buf), a[4] % 4096) < 0)
+			finding(e, __LINE__, "reading a stats fd: %s", strerror(errno));
+		close(r);
 		return;
 	}
 	case C_PROCESS_WRITE: {

@@ -55,6 +55,7 @@
 #define MKVM_CAP_MANUAL_DIRTY_LOG_PROTECT 10
 /* Eager splitting when logging starts: 1; MKVM_ENABLE_CAP sets the chunk in bytes, 0 = off */
 #define MKVM_CAP_EAGER_SPLIT_CHUNK_SIZE	11
+#define MKVM_CAP_BINARY_STATS_FD	12	/* MKVM_GET_STATS_FD: 1 */
 
 /*
  * VM ioctls, on a VM fd.
@@ -358,5 +359,61 @@ struct mkvm_run {
  * with a WARN in the kernel log), -ENOMEM.
  */
 #define MKVM_RUN		_IO(MKVMIO, 0xa5)
+
+/*
+ * Binary statistics, on a VM fd or a vCPU fd: KVM_GET_STATS_FD's format,
+ * field for field, so that code reading KVM's stats reads mkvm's. The
+ * argument must be 0 (-EINVAL). Returns a new read-only fd (O_CLOEXEC):
+ * a header, the id string at id_offset (name_size bytes: "mkvm-vm<N>" or
+ * "mkvm-vm<N>/vcpu-<id>"), num_desc descriptors at desc_offset (each
+ * sizeof(struct mkvm_stats_desc) + name_size bytes), and the values at
+ * data_offset, a __u64 each (desc->size of them at desc->offset bytes
+ * into the data). Everything but the values is fixed for the fd's life;
+ * the values are read afresh by every read() or pread(). The fd keeps the
+ * VM, not its creator's address space, alive; any process may read it.
+ * Errors: -EINVAL, -ENOMEM, -EMFILE, -ENFILE.
+ */
+#define MKVM_GET_STATS_FD	_IO(MKVMIO, 0xb0)
+
+#define MKVM_STATS_NAME_SIZE	48
+
+struct mkvm_stats_header {
+	__u32 flags;		/* 0 */
+	__u32 name_size;	/* MKVM_STATS_NAME_SIZE */
+	__u32 num_desc;
+	__u32 id_offset;
+	__u32 desc_offset;
+	__u32 data_offset;
+};
+
+#define MKVM_STATS_TYPE_SHIFT		0
+#define MKVM_STATS_TYPE_MASK		(0xF << MKVM_STATS_TYPE_SHIFT)
+#define MKVM_STATS_TYPE_CUMULATIVE	(0x0 << MKVM_STATS_TYPE_SHIFT)
+#define MKVM_STATS_TYPE_INSTANT		(0x1 << MKVM_STATS_TYPE_SHIFT)
+#define MKVM_STATS_TYPE_PEAK		(0x2 << MKVM_STATS_TYPE_SHIFT)
+#define MKVM_STATS_TYPE_LINEAR_HIST	(0x3 << MKVM_STATS_TYPE_SHIFT)
+#define MKVM_STATS_TYPE_LOG_HIST	(0x4 << MKVM_STATS_TYPE_SHIFT)
+
+#define MKVM_STATS_UNIT_SHIFT		4
+#define MKVM_STATS_UNIT_MASK		(0xF << MKVM_STATS_UNIT_SHIFT)
+#define MKVM_STATS_UNIT_NONE		(0x0 << MKVM_STATS_UNIT_SHIFT)
+#define MKVM_STATS_UNIT_BYTES		(0x1 << MKVM_STATS_UNIT_SHIFT)
+#define MKVM_STATS_UNIT_SECONDS		(0x2 << MKVM_STATS_UNIT_SHIFT)
+#define MKVM_STATS_UNIT_CYCLES		(0x3 << MKVM_STATS_UNIT_SHIFT)
+#define MKVM_STATS_UNIT_BOOLEAN		(0x4 << MKVM_STATS_UNIT_SHIFT)
+
+#define MKVM_STATS_BASE_SHIFT		8
+#define MKVM_STATS_BASE_MASK		(0xF << MKVM_STATS_BASE_SHIFT)
+#define MKVM_STATS_BASE_POW10		(0x0 << MKVM_STATS_BASE_SHIFT)
+#define MKVM_STATS_BASE_POW2		(0x1 << MKVM_STATS_BASE_SHIFT)
+
+struct mkvm_stats_desc {
+	__u32 flags;		/* MKVM_STATS_TYPE_* | _UNIT_* | _BASE_* */
+	__s16 exponent;		/* the value is value * base^exponent */
+	__u16 size;		/* __u64 values: 1 for a counter */
+	__u32 offset;		/* of the first, from data_offset */
+	__u32 bucket_size;	/* histograms only: 0 */
+	char name[];		/* name_size bytes, NUL-padded */
+};
 
 #endif /* _UAPI_LINUX_MKVM_H */
