@@ -390,11 +390,11 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	/* Table pages come from the cache, filled here where we may sleep. */
 	r = mkvm_memcache_topup(&vcpu->memcache, MKVM_MEMCACHE_MIN);
 	if (r)
-		return r;
+		goto out;
 	/* Its root is valid now, or the check under mmu_lock sends us back. */
 	r = mkvm_vcpu_load_root(vcpu);
 	if (r)
-		return r;
+		goto out;
 	root = vcpu->root;
 
 	idx = srcu_read_lock(&vm->srcu);
@@ -475,12 +475,12 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 		 * sequence check. Then the access faults again, on a page.
 		 */
 		write_lock(&vm->mmu_lock);
+		outcome = root->invalid ? MKVM_FAULT_RETRY_ROOT : MKVM_FAULT_SPLIT;
 		if (!root->invalid)
 			mkvm_s2_split(root->s2, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE,
 				      mkvm_memcache_take, &vcpu->memcache);
 		write_unlock(&vm->mmu_lock);
 		r = 0;
-		outcome = MKVM_FAULT_SPLIT;
 	}
 
 	if (installed) {
@@ -493,6 +493,7 @@ int mkvm_mmu_fault(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	put_page(page);
 out_srcu:
 	srcu_read_unlock(&vm->srcu, idx);
+out:
 	trace_mkvm_fault(vm->id, vcpu->id, gpa, hva, level, write, outcome, r < 0 ? r : 0);
 	return r;
 }

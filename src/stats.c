@@ -96,10 +96,18 @@ enum vm_stat {
 	VM_FAULTS, VM_FAULT_RETRIES, VM_ROOT_LOADS,	/* the vCPUs', summed */
 	VM_GPC_REFRESHES, VM_GPC_RETRIES, VM_CLOCK_WRITES, VM_CLOCK_DEFERRED,
 	VM_CLOCK_REFRESH_FAILURES, VM_ZAPS, VM_AGE_CALLS, VM_AGE_YOUNG,
-	VM_ROOTS, VM_ROOTS_INVALID, VM_S2_TABLES, VM_S2_BLOCKS,
+	VM_ROOTS, VM_ROOTS_INVALID, VM_S2_TABLES,
 	VM_ROOTS_INVALIDATIONS, VM_ROOTS_TORN_DOWN, VM_ROOTS_FREED,
-	VM_INVALID_ROOT_ZAPS, VM_NR_STATS,
+	VM_INVALID_ROOT_ZAPS,
+	/*
+	 * A walk of every valid root's table under mmu_lock: debugfs only
+	 * (root), never for the stats fd, which any process may hold and read
+	 * in a loop. Last, so that the fd's values are the ones before it.
+	 */
+	VM_S2_BLOCKS, VM_NR_STATS,
 };
+
+#define VM_NR_FD_STATS	VM_S2_BLOCKS
 
 static const struct mkvm_stat_desc vm_stat_descs[VM_NR_STATS] = {
 	[VM_MEMSLOTS] = { "memslots", STAT_NOW },
@@ -156,7 +164,7 @@ static void vm_stats_sum_vcpus(struct mkvm_vm *vm, u64 *v)
 	mutex_unlock(&vm->lock);
 }
 
-static void vm_stats_roots(struct mkvm_vm *vm, u64 *v)
+static void vm_stats_roots(struct mkvm_vm *vm, u64 *v, bool walk)
 {
 	struct mkvm_root *root;
 
@@ -167,8 +175,7 @@ static void vm_stats_roots(struct mkvm_vm *vm, u64 *v)
 		if (!root->s2)
 			continue;
 		v[VM_S2_TABLES] += atomic_long_read(&root->s2->nr_tables);
-		/* A walk: cheap enough for a stats read, not for a hot path. */
-		if (!root->invalid)
+		if (walk && !root->invalid)
 			v[VM_S2_BLOCKS] += mkvm_s2_count_blocks(root->s2);
 	}
 	read_unlock(&vm->mmu_lock);
@@ -178,8 +185,11 @@ static void vm_stats_roots(struct mkvm_vm *vm, u64 *v)
 	v[VM_INVALID_ROOT_ZAPS] = atomic64_read(&vm->stat_invalid_root_zaps);
 }
 
-/* Sleeps: takes vm->lock, mmu_lock and vm->srcu, one at a time. */
-static void vm_stats_snapshot(struct mkvm_vm *vm, u64 *v)
+/*
+ * Sleeps: takes vm->lock, mmu_lock and vm->srcu, one at a time. @walk: also
+ * VM_S2_BLOCKS, a walk of the tables.
+ */
+static void vm_stats_snapshot(struct mkvm_vm *vm, u64 *v, bool walk)
 {
 	struct mkvm_memslots *slots;
 	int idx;
@@ -204,7 +214,7 @@ static void vm_stats_snapshot(struct mkvm_vm *vm, u64 *v)
 	v[VM_ZAPS] = atomic64_read(&vm->stat_zapped);
 	v[VM_AGE_CALLS] = atomic64_read(&vm->stat_age_calls);
 	v[VM_AGE_YOUNG] = atomic64_read(&vm->stat_age_young);
-	vm_stats_roots(vm, v);
+	vm_stats_roots(vm, v, walk);
 }
 
 static int vm_stats_show(struct seq_file *m, void *unused)
@@ -212,7 +222,7 @@ static int vm_stats_show(struct seq_file *m, void *unused)
 	u64 v[VM_NR_STATS];
 	int i;
 
-	vm_stats_snapshot(m->private, v);
+	vm_stats_snapshot(m->private, v, true);
 	for (i = 0; i < VM_NR_STATS; i++)
 		seq_printf(m, "%s %llu\n", vm_stat_descs[i].name, v[i]);
 	return 0;
@@ -257,7 +267,7 @@ static ssize_t stats_file_read(struct file *file, char __user *buf, size_t size,
 		if (sf->vcpu)
 			vcpu_stats_snapshot(sf->vcpu, v);
 		else
-			vm_stats_snapshot(sf->vm, v);
+			vm_stats_snapshot(sf->vm, v, false);
 		n = size - done;
 		if (copy_to_user(buf + done, (u8 *)v + (pos - sf->data_offset), n))
 			return -EFAULT;
@@ -345,7 +355,7 @@ int mkvm_vm_stats_fd(struct mkvm_vm *vm)
 	char id[MKVM_STATS_NAME_SIZE];
 
 	snprintf(id, sizeof(id), "mkvm-vm%u", vm->id);
-	return stats_fd_create(vm, NULL, id, vm_stat_descs, VM_NR_STATS);
+	return stats_fd_create(vm, NULL, id, vm_stat_descs, VM_NR_FD_STATS);
 }
 
 /* MKVM_GET_STATS_FD on a vCPU fd. */

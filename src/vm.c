@@ -7,8 +7,8 @@
  * vCPUs to vcpu.c.
  *
  * Destroy order (mkvm_vm_destroy), run by whoever drops the last
- * reference, which is always the release of the VM fd or of a vCPU fd and
- * so may sleep:
+ * reference, which is always the release of the VM fd, a vCPU fd or a
+ * stats fd (in any process that holds one) and so may sleep:
  *   0. stop the clock page's timer, then its refresh worker (which may
  *      hold the creator's mm);
  *   1. unregister the mmu_notifier: it runs release if exit_mmap has not

@@ -47,7 +47,8 @@ struct mm_struct;
  * is called from reclaim and with mmap_lock held. mn_invalidate_lock and
  * mmu_lock are never held together.
  *
- * Lifetime: @users counts the VM fd and each vCPU fd. The last put runs
+ * Lifetime: @users counts the VM fd, each vCPU fd and each stats fd
+ * (stats.c). The last put runs
  * mkvm_vm_destroy() (vm.c documents its order) in the context of the
  * final fput, which may sleep. Every fd holds a reference on this module
  * through its fops owner, so the module cannot go away under a VM.
@@ -94,11 +95,12 @@ struct mkvm_vm {
 	/* Every root allocated and not freed, on or off @roots: the auditor's. */
 	struct list_head roots_audit;
 	/*
-	 * The creator's KCOV common handle (0: none), so that the fuzzer's
+	 * The creator's KCOV common handle (zero: none), so that the fuzzer's
 	 * coverage includes what mkvm's workers and timer run on the VM's
-	 * behalf: see mkvm_vm_kcov_start().
+	 * behalf: see mkvm_vm_kcov_start(). Its type is the kernel's: a u64
+	 * up to 6.x, a struct kcov_common_handle_id in 7.x.
 	 */
-	u64 kcov_handle;
+	typeof(kcov_common_handle()) kcov_handle;
 #endif
 	/* The one teardown worker of invalid roots (root.c). */
 	struct work_struct roots_teardown_work;

@@ -183,6 +183,14 @@ struct vm {
 	bool sabotaged;		/* the chaos thread replaced an fd */
 	struct slot slots[NSLOTS];
 	struct mkvm_vcpu_ctx vcpu[NVCPUS];
+	/*
+	 * Per vCPU, its op array and whether an executor is running it. Only
+	 * one runs a vCPU at a time, so only one writes its run page and its
+	 * ops; and a run page the kernel kept (the chaos thread replaced the
+	 * process's mapping) points only at this vCPU's ops, built for this VM.
+	 */
+	struct mkvm_guest_op ops[NVCPUS][32];
+	int running[NVCPUS];	/* the executor's id + 1; 0 once closed */
 	/* What each pfn cache is keyed on, once activated. */
 	struct { bool active, hva; uint64_t key; } gpc[3];
 };
@@ -194,7 +202,6 @@ struct executor {
 	struct region reg[NREGIONS];
 	struct vm vms[NVMS];
 	pthread_mutex_t lock;	/* vms[]: this thread and the chaos thread */
-	struct mkvm_guest_op ops[32];
 	struct prog cur;
 	unsigned int cur_call;
 	int kcov;
@@ -494,6 +501,7 @@ static void vm_reset(struct vm *v)
 	v->sabotaged = false;
 	memset(v->slots, 0, sizeof(v->slots));
 	memset(v->gpc, 0, sizeof(v->gpc));
+	memset(v->running, 0, sizeof(v->running));
 	for (i = 0; i < NVCPUS; i++) {
 		v->vcpu[i].fd = -1;
 		v->vcpu[i].run = NULL;
@@ -544,10 +552,12 @@ static void run_retire(struct vm *v, struct mkvm_run *run)
 
 static void vcpu_close(struct vm *v, int i)
 {
-	run_retire(v, v->vcpu[i].run);
+	/* The fd first: no new RUN may find the page gone and the fd alive. */
 	fd_retire(v, v->vcpu[i].fd);
+	run_retire(v, v->vcpu[i].run);
 	v->vcpu[i].fd = -1;
 	v->vcpu[i].run = NULL;
+	v->running[i] = 0;
 	v->gen++;
 }
 
@@ -612,6 +622,7 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 	int vi = a[0] % NVCPUS, i, n = 1 + a[1] % 24;
 	struct mkvm_vcpu_ctx vcpu = v->vcpu[vi];
 	struct slot *used[NSLOTS], *sl;
+	struct mkvm_guest_op *ops;
 	uint64_t s = a[2];
 	unsigned long gen;
 	int nused = 0;
@@ -619,16 +630,18 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 	long r;
 	int err;
 
-	if (vcpu.fd < 0 || !vcpu.run)
+	if (vcpu.fd < 0 || !vcpu.run || v->running[vi])
 		return;
+	ops = v->ops[vi];
+	/* Ops past this program's stop a stale run page's longer one (EINVAL). */
+	memset(ops, 0, sizeof(v->ops[vi]));
 	for (i = 0; i < NSLOTS; i++)
 		if (v->slots[i].used)
 			used[nused++] = &v->slots[i];
 	for (i = 0; i < n; i++) {
-		struct mkvm_guest_op *op = &e->ops[i];
+		struct mkvm_guest_op *op = &ops[i];
 		uint64_t gpa;
 
-		memset(op, 0, sizeof(*op));
 		/* Mostly inside a slot: an access outside exits to userspace. */
 		sl = nused && pick(&s, 16) ? used[pick(&s, nused)] : NULL;
 		gpa = sl ? sl->gpa + pick(&s, sl->npages) * PAGE_SIZE +
@@ -677,16 +690,20 @@ static void do_run(struct executor *e, struct vm *v, const uint64_t *a)
 	 * page meanwhile, and on a shared VM the other executor may change
 	 * its slots, or close it.
 	 */
+	v->running[vi] = e->id + 1;
 	gen = vm_unlock_for_call(v);
-	r = mkvm_run_ops(&vcpu, e->ops, n);
+	r = mkvm_run_ops(&vcpu, ops, n);
 	err = errno;
 	same = vm_relock_after_call(v, gen);
+	/* Unless closing the vCPU cleared it, and maybe another took it since. */
+	if (v->running[vi] == e->id + 1)
+		v->running[vi] = 0;
 	check_errno(e, r, err, errs_run, !same, "MKVM_RUN");
 	if (r || !same)
 		return;
 	/* Every read that ran read what its page holds. */
 	for (i = 0; i < (int)vcpu.run->next_op && i < n; i++) {
-		struct mkvm_guest_op *op = &e->ops[i];
+		struct mkvm_guest_op *op = &ops[i];
 
 		if (op->type != MKVM_OP_READ || op->size != 8 || (op->gpa & 7))
 			continue;
@@ -918,7 +935,8 @@ static void do_call(struct executor *e, struct vm *v, const struct call *c)
 			.id = 3, .flags = MKVM_GPC_HVA, .addr = (uintptr_t)clock_page, .len = 16,
 		};
 		struct mkvm_clock_enable ce = {
-			.id = a[1] % 8 ? 3 : (uint32_t)a[1],
+			/* 3, or out of range: on a guest page's cache its writes break the words. */
+			.id = a[1] % 8 || (uint32_t)a[1] < 8 ? 3 : (uint32_t)a[1],
 			.flags = a[2] % 8 ? 0 : (uint32_t)a[2],
 			.period_ns = a[3] % 4 ? MKVM_CLOCK_MIN_PERIOD_NS * (1 + a[3] % 50) : a[3],
 		};
@@ -1335,8 +1353,14 @@ static void chaos_fds(uint64_t *s)
 		dup2(devnull, v->vcpu[0].fd);
 		v->sabotaged = true;
 	} else if (v->vcpu[0].run) {
+		/*
+		 * Under a RUN maybe. The fd goes too: a later RUN would run
+		 * whatever the kernel's page last held, not what it was given.
+		 */
 		mmap(v->vcpu[0].run, PAGE_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (v->vcpu[0].fd >= 0)
+			dup2(devnull, v->vcpu[0].fd);
 		v->sabotaged = true;
 	}
 	if (v->sabotaged)
@@ -1461,7 +1485,8 @@ static void *executor_start(void *arg)
 		.trace_mode = KCOV_TRACE_PC,
 		.area_size = COVER_WORDS,
 		/* KCOV_SUBSYSTEM_COMMON; an instance unique to this thread. */
-		.common_handle = (getpid() & 0xffff) << 16 | (atomic_fetch_add(&runs, 1) & 0xffff),
+		.common_handle = (uint64_t)(getpid() & 0xffff) << 16 |
+				 (atomic_fetch_add(&runs, 1) & 0xffff),
 	};
 	pthread_t t;
 	int fd;
@@ -1646,8 +1671,11 @@ static void fuzz_for(double secs)
 	for (k = 0; k < NEXEC; k++)
 		pthread_join(execs[k].thread, NULL);
 	pthread_join(chaos, NULL);
-	for (k = 0; k < NSHARED; k++)
+	for (k = 0; k < NSHARED; k++) {
+		pthread_mutex_lock(shared_vms[k].lock);
 		vm_close(&shared_vms[k]);
+		pthread_mutex_unlock(shared_vms[k].lock);
+	}
 	hooks_disarm();
 	for (k = 0; k < NEXEC * NREGIONS; k++) {
 		check_canaries(regions[k]);

@@ -189,12 +189,22 @@ static long long stats_value(struct mkvm_stats_header *h, const char *name)
 	return -1;
 }
 
-/* The layout KVM's readers expect, and every value equal to debugfs's. */
+/*
+ * The layout KVM's readers expect, and every value what debugfs says: read
+ * between two debugfs reads, as the mm may zap or age meanwhile.
+ */
 static void check_stats_file(int fd, const char *id, const char *debugfs_stats)
 {
 	size_t len, desc_size = sizeof(struct mkvm_stats_desc) + MKVM_STATS_NAME_SIZE;
 	struct mkvm_stats_header *h = stats_read_all(fd, &len);
+	long before[64], after;
 	unsigned int i;
+
+	ASSERT_TRUE(h->num_desc <= 64);
+	for (i = 0; i < h->num_desc; i++)
+		before[i] = mkvm_stat(debugfs_stats, stats_desc(h, i)->name);
+	free(h);
+	h = stats_read_all(fd, &len);
 
 	ASSERT_EQ(h->flags, 0);
 	ASSERT_EQ(h->name_size, MKVM_STATS_NAME_SIZE);
@@ -215,10 +225,11 @@ static void check_stats_file(int fd, const char *id, const char *debugfs_stats)
 		ASSERT_EQ(d->flags & MKVM_STATS_UNIT_MASK, MKVM_STATS_UNIT_NONE);
 		ASSERT_TRUE(type == MKVM_STATS_TYPE_CUMULATIVE || type == MKVM_STATS_TYPE_INSTANT);
 		ASSERT_TRUE(strnlen(d->name, h->name_size) < h->name_size);
-		if ((long long)mkvm_stat(debugfs_stats, d->name) != stats_value(h, d->name))
-			tap_fail(__FILE__, __LINE__, "%s: %s is %lld in the stats fd, %ld in debugfs",
-				 id, d->name, stats_value(h, d->name),
-				 mkvm_stat(debugfs_stats, d->name));
+		after = mkvm_stat(debugfs_stats, d->name);
+		if (stats_value(h, d->name) < (before[i] < after ? before[i] : after) ||
+		    stats_value(h, d->name) > (before[i] < after ? after : before[i]))
+			tap_fail(__FILE__, __LINE__, "%s: %s is %lld in the stats fd, %ld then %ld in debugfs",
+				 id, d->name, stats_value(h, d->name), before[i], after);
 	}
 	free(h);
 }
@@ -253,6 +264,7 @@ TEST(binary_stats_fd)
 	h = stats_read_all(vmfd, &len);
 	ASSERT_EQ(stats_value(h, "memslots"), 1);
 	ASSERT_EQ(stats_value(h, "vcpus"), 1);
+	ASSERT_EQ(stats_value(h, "s2_blocks"), -1);	/* debugfs only: a walk of the tables */
 	faults = stats_value(h, "faults");
 	ASSERT_TRUE(faults >= 4);
 	free(h);
@@ -319,11 +331,11 @@ TEST(mkvm_stat_one_shot)
 	ASSERT_EQ(WEXITSTATUS(system(cmd)), 2);
 	mkvm_guest_init(&g, NULL, 16 * PAGE_SIZE, 0);
 	id = mkvm_vm_id();
-	snprintf(cmd, sizeof(cmd), "%s -1 -i 3", tool);
+	snprintf(cmd, sizeof(cmd), "%s -1 -i 4", tool);
 	out = popen(cmd, "r");
 	ASSERT_TRUE(out);
 	/* Between its two reads: ten faults. */
-	usleep(1000 * 1000);
+	usleep(1500 * 1000);
 	for (i = 0; i < 10; i++)
 		mkvm_guest_write(&g.vcpu, GPA + i * PAGE_SIZE, 8, i);
 	snprintf(vmline, sizeof(vmline), "vm%ld\n", id);
@@ -337,7 +349,7 @@ TEST(mkvm_stat_one_shot)
 	ASSERT_EQ(pclose(out), 0);
 	ASSERT_EQ(change, 10);
 	ASSERT_EQ(total, mkvm_vm_stat("faults"));
-	ASSERT_TRUE(rate > 3.25 && rate < 3.45);	/* 10 in 3 s, printed as 3.3 */
+	ASSERT_TRUE(rate > 2.45 && rate < 2.55);	/* 10 in 4 s */
 	mkvm_guest_close(&g);
 	munmap(g.mem, g.size);
 	mkvm_assert_no_objects();

@@ -24,8 +24,8 @@ set -euo pipefail
 
 arch=${1:?usage: debian-kernel.sh amd64|arm64}
 cache=${MKVM_CACHE:-/var/cache/mkvm}
-kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 |
-       sed -n 's/.*linux-headers-\([0-9][^ ,]*\)-amd64.*/\1/p')
+kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null |
+       sed -n 's/.*linux-headers-\([0-9][^ ,]*\)-amd64.*/\1/p' || true)
 [ -n "$kver" ] || { echo "debian-kernel.sh: cannot tell the Debian kernel version" >&2; exit 1; }
 case "$arch" in
 amd64)	pkgs=("linux-image-$kver-amd64-unsigned") ;;
