@@ -85,7 +85,10 @@ DEFINE_EVENT(mkvm_hva_range, mkvm_invalidate_start,
 	     TP_ARGS(vm, start, end, flag)
 );
 
-/* flag: pfn caches were invalidated (the VM's pfn cache sequence moved). */
+/*
+ * flag: the VM's pfn cache sequence moved: an active cache overlapped the
+ * range (any range, with the gpc_range_aware parameter off).
+ */
 DEFINE_EVENT(mkvm_hva_range, mkvm_invalidate_end,
 	     TP_PROTO(unsigned int vm, unsigned long start, unsigned long end, bool flag),
 	     TP_ARGS(vm, start, end, flag)
