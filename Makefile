@@ -74,9 +74,12 @@ demo:
 	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --demo
 
 # Benchmarks print rates and ratios against a baseline measured in the
-# same guest; they assert nothing about speed.
+# same guest; they assert nothing about speed. The bench lane's kernel has
+# test_hmm, the peer; results go to bench.json and bench.svg beside the
+# run's logs (docs/bench.md). BENCHES= picks some (e.g. bench_peer:fault_in).
+BENCHES ?= bench_peer bench_gpc bench_scale bench_slots bench_dirty
 bench:
-	tests/vm/run.sh --kernel $(or $(KERNEL),stock) --tests "bench_fault_rate bench_gpc bench_scale bench_slots bench_dirty" --name bench
+	tests/vm/run.sh --kernel $(or $(KERNEL),bench) --tests "$(BENCHES)" --name bench
 
 # The coverage-guided fuzzer on the debug kernel, and what it left
 # uncovered (SEED= replays a run's programs; DURATION=30m for long runs).

@@ -31,7 +31,7 @@
  * into a regression test.
  *
  * Environment: MKVM_FUZZ_SEED (default: from the clock), MKVM_FUZZ_SECONDS
- * (default 15; the debug lane runs 120), MKVM_FUZZ_SITES and MKVM_FUZZ_TEXT_SIZE (from the
+ * (default 10; the debug lane runs 120), MKVM_FUZZ_SITES and MKVM_FUZZ_TEXT_SIZE (from the
  * harness: the number of KCOV call sites in mkvm.ko's .text, and its size),
  * MKVM_FUZZ_PRINT_COVER=1 (print the covered offsets, for make fuzz).
  */
@@ -1700,7 +1700,7 @@ static void replay_from_env(const char *env)
 
 TEST_T(fuzz, 86400)
 {
-	double secs = strtod(getenv("MKVM_FUZZ_SECONDS") ?: "15", NULL);
+	double secs = strtod(getenv("MKVM_FUZZ_SECONDS") ?: "10", NULL);
 	const char *req = getenv("MKVM_REQUIRE_KCOV");
 	const char *prog = getenv("MKVM_FUZZ_PROG");
 	int k;

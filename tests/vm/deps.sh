@@ -16,6 +16,7 @@ for lane in "${@:-stock}"; do
 	case "$lane" in
 	stock)	pkgs+=(linux-headers-amd64) ;;	# the image: debian-kernel.sh
 	debug)	pkgs+=(flex bison bc libelf-dev libssl-dev e2fsprogs) ;;
+	bench)	pkgs+=(flex bison bc libelf-dev libssl-dev linux-perf gnuplot-nox) ;;
 	chroot)	pkgs+=(debootstrap) ;;
 	proofs)	pkgs+=(spin) ;;
 	dkms)	pkgs+=(dkms) ;;

@@ -242,13 +242,18 @@ stage_initramfs() {
 		cp "$(command -v mkfs.ext4)" "$root/sbin/mkfs.ext4"
 		[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/"
 	fi
+	# Host tools the lane wants in the guest (the bench lane's perf).
+	for t in ${LANE_GUEST_TOOLS:-}; do
+		cp "$t" "$root/bin/"
+	done
 	if [ -n "$extra" ]; then
 		for t in "$extra"/*; do
 			[ -f "$t" ] && [ -x "$t" ] && cp "$t" "$root/mkvm/extra/"
 		done
 	fi
 	copy_libs "$root" "$root"/mkvm/bin/* $(find "$root/mkvm/extra" -type f) \
-		$(find "$root/sbin" -name mkfs.ext4)
+		$(find "$root/sbin" -name mkfs.ext4) \
+		$(for t in ${LANE_GUEST_TOOLS:-}; do echo "$root/bin/${t##*/}"; done)
 }
 
 pack_initramfs() {	# pack_initramfs DIR OUTPUT
@@ -362,7 +367,9 @@ boot_splat() {
 }
 
 start=$(date +%s)
-[ -n "$tests" ] || tests=$(make -s -C "$top/tests" list)
+# The whole suite, and what the lane adds to it (LANE_SUITE_EXTRA: the
+# debug lane's short benchmark run, for which it loads test_hmm).
+[ -n "$tests" ] || tests="$(make -s -C "$top/tests" list) ${LANE_SUITE_EXTRA:-}"
 [ "$tests" = none ] && tests=""
 # One 1G hugetlb page, reserved at boot while memory is still contiguous,
 # for mmu's 1G stage-2 block test and dirty's 1G split; lanes give the
