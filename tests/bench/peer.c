@@ -169,50 +169,31 @@ static void perf_gate(int on)
 			 on ? "enable" : "disable");
 }
 
-/*
- * One round of MKVM_RUN over a memslot; returns seconds. The guest touches
- * every 4K page (one access each), or with @per_block makes one access per
- * 2 MiB: what a THP-backed fault-in costs when the guest's own accesses
- * (a software walk each) do not outnumber the faults 512 to 1.
- */
-static double mkvm_run_touch(enum backing b, enum state s, int write, int per_block)
+/* One round of MKVM_RUN touching every page of a memslot; returns seconds. */
+static double mkvm_touch(enum backing b, enum state s, int write)
 {
 	char *p = map_backing(b, size);
-	struct mkvm_guest_op touch = {
+	struct mkvm_guest_op op = {
 		.type = write ? MKVM_OP_TOUCH_WRITE : MKVM_OP_TOUCH_READ,
 		.gpa = GPA, .len = size, .data = 2,
 	};
-	unsigned int i, n = per_block ? size / HUGE_2M : 1;
-	struct mkvm_guest_op *ops = calloc(n, sizeof(*ops));
 	struct mkvm_vcpu_ctx vcpu;
 	int vm = mkvm_vm_create();
 	double t0, t;
 
-	ASSERT_TRUE(ops != NULL);
-	for (i = 0; i < n; i++) {
-		ops[i] = touch;
-		if (per_block) {
-			ops[i].type = write ? MKVM_OP_WRITE : MKVM_OP_READ;
-			ops[i].gpa = GPA + i * HUGE_2M;
-			ops[i].size = 1;
-			ops[i].len = 0;
-			ops[i].data = 0;
-		}
-	}
 	if (s != FRESH)
 		populate(p, size);
 	ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, size, p));
 	mkvm_vcpu_open(vm, 0, &vcpu);
 	if (s == REFAULT) {
-		ASSERT_OK(mkvm_run_ops(&vcpu, ops, n));
+		ASSERT_OK(mkvm_run_ops(&vcpu, &op, 1));
 		ASSERT_OK(ioctl(vm, MKVM_INVALIDATE_ROOTS, 0));
 	}
 	perf_gate(1);
 	t0 = mkvm_now();
-	ASSERT_OK(mkvm_run_ops(&vcpu, ops, n));
+	ASSERT_OK(mkvm_run_ops(&vcpu, &op, 1));
 	t = mkvm_now() - t0;
 	perf_gate(0);
-	free(ops);
 	ASSERT_EQ(vcpu.run->exit_reason, MKVM_EXIT_DONE);
 	note_thp(b, p);
 	/* A refault's old root may still await its worker: not counted. */
@@ -224,9 +205,46 @@ static double mkvm_run_touch(enum backing b, enum state s, int write, int per_bl
 	return t;
 }
 
-static double mkvm_touch(enum backing b, enum state s, int write)
+#define BLOCK_VMS	8
+
+/*
+ * One round of populated THP-backed memory faulted in by one access per
+ * 2 MiB, BLOCK_VMS times (a new VM each time) over the same memory: one
+ * pass is a few dozen faults, too short alone for a steady figure.
+ * Returns the seconds of the BLOCK_VMS passes together.
+ */
+static double mkvm_blocks_round(void)
 {
-	return mkvm_run_touch(b, s, write, 0);
+	char *p = map_backing(B_THP, size);
+	unsigned int i, k, n = size / HUGE_2M;
+	struct mkvm_guest_op *ops = calloc(n, sizeof(*ops));
+	struct mkvm_vcpu_ctx vcpu;
+	double t = 0, t0;
+	int vm;
+
+	ASSERT_TRUE(ops != NULL);
+	for (i = 0; i < n; i++)
+		ops[i] = (struct mkvm_guest_op){
+			.type = MKVM_OP_READ, .size = 1, .gpa = GPA + i * HUGE_2M,
+		};
+	populate(p, size);
+	for (k = 0; k < BLOCK_VMS; k++) {
+		vm = mkvm_vm_create();
+		ASSERT_OK(mkvm_set_region(vm, 0, 0, GPA, size, p));
+		mkvm_vcpu_open(vm, 0, &vcpu);
+		t0 = mkvm_now();
+		ASSERT_OK(mkvm_run_ops(&vcpu, ops, n));
+		t += mkvm_now() - t0;
+		ASSERT_EQ(vcpu.run->exit_reason, MKVM_EXIT_DONE);
+		last_s2_blocks = mkvm_vm_stat("s2_blocks");
+		munmap(vcpu.run, PAGE_SIZE);
+		close(vcpu.fd);
+		close(vm);
+	}
+	note_thp(B_THP, p);
+	free(ops);
+	munmap(p, size);
+	return t;
 }
 
 static int hmm_open(void)
@@ -326,29 +344,32 @@ static void print_result(const struct result *r, const char *unit)
 	fflush(stdout);
 }
 
+/* Summarizes and prints @v (ROUNDS values) as @r. */
+static void record(struct result *r, const char *name, enum backing b, double *v,
+		   const char *unit)
+{
+	r->name = name;
+	r->backing = b;
+	summarize(v, rounds, r);
+	r->thp_fraction = last_thp_fraction;
+	r->s2_blocks = last_s2_blocks;
+	last_thp_fraction = -1;
+	last_s2_blocks = -1;
+	print_result(r, unit);
+}
+
 /*
- * Runs @round once to warm up and @rounds times to measure; @round returns
- * seconds for @bytes, turned into 4K pages per second (or milliseconds
- * when @bytes is 0).
+ * Runs @call once to warm up and ROUNDS times to measure; @call returns
+ * the seconds it took for @bytes, recorded as 4K pages per second.
  */
-#define MEASURE(r, nm, b, bytes, call) do {					\
-	double v_[MAX_ROUNDS];							\
-	unsigned int i_;							\
-										\
-	(r)->name = (nm);							\
-	(r)->backing = (b);							\
-	call;									\
-	for (i_ = 0; i_ < rounds; i_++) {					\
-		double s_ = call;						\
-										\
-		v_[i_] = (bytes) ? (bytes) / PAGE_SIZE / s_ : s_ * 1000;	\
-	}									\
-	summarize(v_, rounds, (r));						\
-	(r)->thp_fraction = last_thp_fraction;					\
-	(r)->s2_blocks = last_s2_blocks;					\
-	last_thp_fraction = -1;							\
-	last_s2_blocks = -1;							\
-	print_result((r), (bytes) ? "pages/s" : "ms");				\
+#define MEASURE(r, name, b, bytes, call) do {				\
+	double v_[MAX_ROUNDS];						\
+	unsigned int i_;						\
+									\
+	call;								\
+	for (i_ = 0; i_ < rounds; i_++)					\
+		v_[i_] = (bytes) / PAGE_SIZE / (call);			\
+	record((r), (name), (b), v_, "pages/s");			\
 } while (0)
 
 /* A ratio of medians, with the target it is judged against (if any). */
@@ -396,8 +417,8 @@ static void measure_backing(enum backing b, struct cases *c)
 	MEASURE(&c->populated_read, "mkvm_populated_read", b, size, mkvm_touch(b, POPULATED, 0));
 	MEASURE(&c->refault, "mkvm_refault", b, size, mkvm_touch(b, REFAULT, 1));
 	if (b == B_THP)
-		MEASURE(&c->populated_blocks, "mkvm_populated_per_2m", b, size,
-			mkvm_run_touch(b, POPULATED, 0, 1));
+		MEASURE(&c->populated_blocks, "mkvm_populated_per_2m", b, BLOCK_VMS * size,
+			mkvm_blocks_round());
 	MEASURE(&c->hmm_read, "hmm_populated_read", b, size, hmm_run(b, POPULATED, HMM_READ));
 	MEASURE(&c->hmm_write, "hmm_populated_write", b, size, hmm_run(b, POPULATED, HMM_WRITE));
 	MEASURE(&c->hmm_fresh_write, "hmm_fresh_write", b, size, hmm_run(b, FRESH, HMM_WRITE));
@@ -505,15 +526,28 @@ TEST_T(notifier_overhead, 1800)
 		{ "munmap_no_vm", "munmap_vm_elsewhere", "munmap_vm_mapped" },
 		{ "dontneed_no_vm", "dontneed_vm_elsewhere", "dontneed_vm_mapped" },
 	};
+	double v[2][3][MAX_ROUNDS];
 	struct result r[2][3];
+	unsigned int i;
 	int call, vms;
 
 	setup();
 	printf("# the process's own call on %lu MiB of populated 4K memory\n", bytes / MB);
+	/*
+	 * Interleaved, a round of each setup at a time, so that a drift in
+	 * the guest (its free memory, the host's load) weighs on all alike.
+	 */
+	for (i = 0; i <= rounds; i++)
+		for (call = ZAP_MUNMAP; call <= ZAP_DONTNEED; call++)
+			for (vms = NO_VM; vms <= VM_MAPPED; vms++) {
+				double t = zap_round(bytes, call, vms) * 1000;
+
+				if (i)	/* round 0 warms up */
+					v[call][vms][i - 1] = t;
+			}
 	for (call = ZAP_MUNMAP; call <= ZAP_DONTNEED; call++) {
 		for (vms = NO_VM; vms <= VM_MAPPED; vms++)
-			MEASURE(&r[call][vms], names[call][vms], B_4K, 0,
-				zap_round(bytes, call, vms));
+			record(&r[call][vms], names[call][vms], B_4K, v[call][vms], "ms");
 		/* Times, not rates: the ratio of the slower to the faster. */
 		ratio(call == ZAP_MUNMAP ? "munmap mapped / elsewhere" :
 		      "MADV_DONTNEED mapped / elsewhere",
@@ -545,7 +579,7 @@ static void perf_report(const char *perf, const char *data, const char *opts)
 /*
  * perf records the whole guest (cpu-clock, call graphs by frame pointer),
  * but only while MKVM_RUN faults in 4K memory in state @s (ROUNDS times):
- * it starts disabled and mkvm_run_touch() turns it on and off through
+ * it starts disabled and mkvm_touch() turns it on and off through
  * perf's control fifo, so that setting up each round is not counted. The
  * report keeps this process's samples: its own and the kernel's on its
  * behalf.
@@ -600,8 +634,10 @@ TEST_T(profile, 900)
 {
 	const char *perf = getenv("MKVM_BENCH_PERF");
 
-	if (!perf || access(perf, X_OK))
-		mkvm_missing("perf", "MKVM_BENCH_PERF does not name an executable perf");
+	if (!perf)
+		tap_skip("no MKVM_BENCH_PERF: only the bench lane has perf in the guest");
+	if (access(perf, X_OK))
+		tap_fail(__FILE__, __LINE__, "MKVM_BENCH_PERF=%s: %s", perf, strerror(errno));
 	setup();
 	printf("# profile: populated 4K memory\n");
 	profile_state(perf, POPULATED, "/tmp/perf-populated.data");
