@@ -85,18 +85,20 @@ plots=0
 	echo "set style histogram errorbars gap 1 lw 1"
 	echo "set style fill solid 0.7 border -1"
 	echo "set grid ytics"
-	echo "set key top right"
+	echo "set key top left"
 	echo "set xtics rotate by -25 noenhanced"
+	echo "set rmargin 18"
 	echo "set multiplot layout $plots,1 title 'mkvm $commit, kernel $kernel, $accel: medians, bars from min to max' noenhanced"
 	if [ -s "$tsv" ]; then
-		echo "set title 'fault-in of memory, 4K pages per second (log scale)'"
+		echo "set title 'fault-in of memory, 4K pages per second (log scale)' noenhanced"
 		echo "set logscale y"
 		echo "plot '$tsv' using 2:3:4:xtic(1) title '4K', '' using 5:6:7 title 'THP'"
 		echo "unset logscale y"
 	fi
 	if [ -s "$zap" ]; then
-		echo "set title 'the process''s own munmap / MADV_DONTNEED of populated 4K memory, ms'"
-		echo "plot '$zap' using 2:3:4:xtic(1) title 'time' lc rgb '#8060c0'"
+		echo "set title 'the process''s own munmap / MADV_DONTNEED of populated 4K memory, ms' noenhanced"
+		echo "set yrange [0:*]"
+		echo "plot '$zap' using 2:3:4:xtic(1) notitle lc rgb '#8060c0'"
 	fi
 	echo "unset multiplot"
 } >"$outdir/bench.gp"

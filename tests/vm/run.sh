@@ -230,7 +230,8 @@ stage_initramfs() {
 		cp "$GUEST_KO" "$root/$GUEST_KO_PATH"
 		depmod -b "$root" "$KVER"
 	else
-		cp "$build/module-test/mkvm.ko" "$root/mkvm/"
+		# The test build, or the build the lane names (LANE_MODULE).
+		cp "$build/module-${LANE_MODULE:-test}/mkvm.ko" "$root/mkvm/"
 	fi
 	cp "$build/tests/"* "$root/mkvm/bin/"
 	cp "$build/tests/mkvm-modctl" "$root/bin/"
