@@ -9,7 +9,7 @@
  * MKVM_SOAK_CYCLES (default 5: kmod.c already cycles 25 times on every
  * lane) sets the cycles and MKVM_SOAK_SECONDS (default 15) the
  * multi-process run's length: the DKMS lane, whose release build loads
- * fastest (no in-module self-tests), runs 1,000 cycles and 60 s. Expects
+ * fastest (no in-module self-tests), runs 1,000 cycles and 30 s. Expects
  * mkvm loaded on entry and leaves it loaded.
  */
 #include <errno.h>

@@ -31,6 +31,7 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -66,7 +67,9 @@ struct hmm_dmirror_cmd {
 #define HMM_DEV				"/dev/hmm_dmirror0"
 
 static size_t size;		/* bytes per case */
-static FILE *perf_ctl, *perf_ack;	/* perf record's control fifos, when profiling */
+static int perf_ctl = -1, perf_ack = -1;	/* perf record's control fifos, when profiling */
+
+#define PERF_WAIT_MS	30000	/* for perf to open its fifos, or to answer */
 static unsigned int rounds;
 
 enum backing { B_4K, B_THP };
@@ -95,9 +98,21 @@ static unsigned long env_ulong(const char *name, unsigned long def)
 	return v && *v ? strtoul(v, NULL, 0) : def;
 }
 
+/*
+ * @bytes on a 2M boundary, THP or not; munmap(p, @bytes) frees all of it,
+ * so that hundreds of rounds leave no mappings behind.
+ */
 static char *map_backing(enum backing b, size_t bytes)
 {
-	return mkvm_map_2m_aligned(bytes, b == B_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	char *raw = mkvm_map_anon(bytes + HUGE_2M);
+	char *p = (char *)(((uintptr_t)raw + HUGE_2M - 1) & ~(HUGE_2M - 1));
+
+	if (p > raw)
+		munmap(raw, p - raw);
+	if (p < raw + HUGE_2M)
+		munmap(p + bytes, raw + HUGE_2M - p);
+	ASSERT_OK(madvise(p, bytes, b == B_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE));
+	return p;
 }
 
 /* Write every page, so that each host page is present. */
@@ -149,24 +164,32 @@ static double native_touch(enum backing b)
 	return t;
 }
 
-/* Profiling: perf record counts only between perf_gate(1) and perf_gate(0). */
+/*
+ * Profiling: perf record counts only between perf_gate(1) and
+ * perf_gate(0). perf answers each command with "ack\n" and a NUL; no
+ * answer within PERF_WAIT_MS fails the test rather than hang it.
+ */
 static void perf_gate(int on)
 {
-	char ack[16];
-	int c, n = 0;
+	const char *cmd = on ? "enable\n" : "disable\n";
+	struct pollfd pfd = { .fd = perf_ack, .events = POLLIN };
+	char ack[16], c;
+	int n = 0;
 
-	if (!perf_ctl)
+	if (perf_ctl < 0)
 		return;
-	fputs(on ? "enable\n" : "disable\n", perf_ctl);
-	fflush(perf_ctl);
-	/* perf answers "ack\n" followed by a NUL: skip NULs, read a line. */
-	while ((c = getc(perf_ack)) != EOF && c != '\n')
+	ASSERT_EQ(write(perf_ctl, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	for (;;) {
+		if (poll(&pfd, 1, PERF_WAIT_MS) != 1 || read(perf_ack, &c, 1) != 1)
+			tap_fail(__FILE__, __LINE__, "perf record did not ack \"%.*s\" (/tmp/perf.log)",
+				 (int)strlen(cmd) - 1, cmd);
+		if (c == '\n')
+			break;
 		if (c && n < (int)sizeof(ack) - 1)
 			ack[n++] = c;
+	}
 	ack[n] = 0;
-	if (strcmp(ack, "ack"))
-		tap_fail(__FILE__, __LINE__, "perf record did not ack \"%s\" (/tmp/perf.log)",
-			 on ? "enable" : "disable");
+	ASSERT_TRUE(!strcmp(ack, "ack"));
 }
 
 /* One round of MKVM_RUN touching every page of a memslot; returns seconds. */
@@ -317,7 +340,8 @@ static void summarize(double *v, unsigned int n, struct result *r)
 
 static void print_json_num(const char *key, double v)
 {
-	if (v < 0 || isnan(v))
+	/* JSON has no NaN or infinity: a figure that is not one is null. */
+	if (!isfinite(v) || v < 0)
 		printf(",\"%s\":null", key);
 	else
 		printf(",\"%s\":%.6g", key, v);
@@ -327,7 +351,7 @@ static void print_result(const struct result *r, const char *unit)
 {
 	printf("# %-4s %-26s %12.6g %s  (min %.6g, max %.6g, MAD %.1f%%)",
 	       backing_name[r->backing], r->name, r->median, unit, r->min, r->max,
-	       100 * r->mad / r->median);
+	       r->median > 0 ? 100 * r->mad / r->median : 0);
 	if (r->thp_fraction >= 0)
 		printf(" huge %.0f%%", 100 * r->thp_fraction);
 	if (r->s2_blocks >= 0)
@@ -393,10 +417,11 @@ static void ratio(const char *name, const struct result *num, const struct resul
 	fflush(stdout);
 }
 
-static void setup(void)
+/* Rounds per case, and (@mb_var) the memory per case, checked and said. */
+static void setup(const char *mb_var, unsigned long mb)
 {
 	rounds = env_ulong("MKVM_BENCH_ROUNDS", 9);
-	size = env_ulong("MKVM_BENCH_MB", 128) * MB;
+	size = env_ulong(mb_var, mb) * MB;
 	ASSERT_TRUE(rounds >= 1 && rounds <= MAX_ROUNDS);
 	ASSERT_TRUE(size >= HUGE_2M && size % HUGE_2M == 0);
 	printf("# %lu MiB per case, warm-up + %u rounds, median (min, max, median absolute deviation)\n",
@@ -438,7 +463,7 @@ TEST_T(fault_in, 1800)
 {
 	struct cases k4, thp;
 
-	setup();
+	setup("MKVM_BENCH_MB", 128);
 	mkvm_need_thp();
 	close(hmm_open());
 	measure_backing(B_4K, &k4);
@@ -451,14 +476,17 @@ TEST_T(fault_in, 1800)
 	ASSERT_EQ(k4.populated.s2_blocks, 0);
 
 	ratio("4k mkvm fresh / native first touch", &k4.fresh, &k4.native, 1, ">=", 0.8);
-	ratio("4k mkvm populated / hmm populated read", &k4.populated_read, &k4.hmm_read, 1, ">=", 4);
-	ratio("4k mkvm populated / hmm populated write", &k4.populated, &k4.hmm_write, 1, ">=", 4);
+	ratio("4k mkvm populated read / hmm populated read", &k4.populated_read, &k4.hmm_read,
+	      1, ">=", 4);
+	ratio("4k mkvm populated write / hmm populated write", &k4.populated, &k4.hmm_write,
+	      1, ">=", 4);
 	ratio("4k mkvm populated / native first touch", &k4.populated, &k4.native, 1, NULL, 0);
 	ratio("4k mkvm refault / mkvm populated", &k4.refault, &k4.populated, 1, NULL, 0);
 	ratio("4k hmm fresh write / native first touch", &k4.hmm_fresh_write, &k4.native, 1, NULL, 0);
 	ratio("4k hmm migrate / hmm populated read", &k4.hmm_migrate, &k4.hmm_read, 1, NULL, 0);
 	ratio("thp mkvm fresh / native first touch", &thp.fresh, &thp.native, 1, ">=", 0.8);
-	ratio("thp mkvm populated / hmm populated read", &thp.populated_read, &thp.hmm_read, 1, ">=", 4);
+	ratio("thp mkvm populated read / hmm populated read", &thp.populated_read, &thp.hmm_read,
+	      1, ">=", 4);
 	ratio("thp mkvm populated, 1 access per 2M / 4k", &thp.populated_blocks, &k4.populated_read,
 	      1, ">=", 100);
 	ratio("thp mkvm populated / 4k mkvm populated", &thp.populated, &k4.populated, 1, NULL, 0);
@@ -521,7 +549,7 @@ static double zap_round(size_t bytes, enum zap_call call, enum zap_setup vms)
  */
 TEST_T(notifier_overhead, 1800)
 {
-	size_t bytes = env_ulong("MKVM_BENCH_NOTIFIER_MB", 1024) * MB;
+	size_t bytes;
 	static const char *const names[][3] = {
 		{ "munmap_no_vm", "munmap_vm_elsewhere", "munmap_vm_mapped" },
 		{ "dontneed_no_vm", "dontneed_vm_elsewhere", "dontneed_vm_mapped" },
@@ -531,11 +559,16 @@ TEST_T(notifier_overhead, 1800)
 	unsigned int i;
 	int call, vms;
 
-	setup();
+	setup("MKVM_BENCH_NOTIFIER_MB", 1024);
+	bytes = size;
 	printf("# the process's own call on %lu MiB of populated 4K memory\n", bytes / MB);
 	/*
 	 * Interleaved, a round of each setup at a time, so that a drift in
 	 * the guest (its free memory, the host's load) weighs on all alike.
+	 * All in this process: after the first VM its mm keeps an (empty)
+	 * notifier list, so "no VM" is no VM now, not no notifier ever.
+	 * A new process per round was tried: its first touch and exit of
+	 * 1 GiB made the spread 3-6 times wider (MAD up to 19%).
 	 */
 	for (i = 0; i <= rounds; i++)
 		for (call = ZAP_MUNMAP; call <= ZAP_DONTNEED; call++)
@@ -548,7 +581,7 @@ TEST_T(notifier_overhead, 1800)
 	for (call = ZAP_MUNMAP; call <= ZAP_DONTNEED; call++) {
 		for (vms = NO_VM; vms <= VM_MAPPED; vms++)
 			record(&r[call][vms], names[call][vms], B_4K, v[call][vms], "ms");
-		/* Times, not rates: the ratio of the slower to the faster. */
+		/* Times, not rates: mapped over elsewhere, the target a ceiling. */
 		ratio(call == ZAP_MUNMAP ? "munmap mapped / elsewhere" :
 		      "MADV_DONTNEED mapped / elsewhere",
 		      &r[call][VM_MAPPED], &r[call][VM_ELSEWHERE], 1, "<=", 1.3);
@@ -573,7 +606,30 @@ static void perf_report(const char *perf, const char *data, const char *opts)
 		if (line[0] != '\n' && strcmp(line, "#\n") && !strstr(line, "tips.txt") &&
 		    !strstr(line, "--header"))
 			printf("# perf: %s", line);
-	ASSERT_OK(pclose(f));
+	ASSERT_EQ(pclose(f), 0);
+}
+
+/*
+ * Opens perf's control fifo for writing once perf holds it (it opens both
+ * read-write), failing if perf exits first or takes longer than
+ * PERF_WAIT_MS; then the ack fifo.
+ */
+static void perf_open_fifos(pid_t pid, const char *ctl, const char *ack)
+{
+	int status, waited;
+
+	for (waited = 0; (perf_ctl = open(ctl, O_WRONLY | O_NONBLOCK)) < 0; waited += 10) {
+		ASSERT_TRUE(errno == ENXIO);	/* no reader yet */
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			system("cat /tmp/perf.log");
+			tap_fail(__FILE__, __LINE__, "perf record exited (status %#x)", status);
+		}
+		if (waited >= PERF_WAIT_MS)
+			tap_fail(__FILE__, __LINE__, "perf record did not open %s", ctl);
+		usleep(10 * 1000);
+	}
+	perf_ack = open(ack, O_RDONLY | O_NONBLOCK);
+	ASSERT_TRUE(perf_ack >= 0);
 }
 
 /*
@@ -605,17 +661,13 @@ static void profile_state(const char *perf, enum state s, const char *data)
 		      "-N", "-q", "-D", "-1", "--control", control, "-o", data, NULL);
 		_exit(127);
 	}
-	/* Each open waits for perf's, at the other end. */
-	perf_ctl = fopen(ctl, "w");
-	ASSERT_TRUE(perf_ctl != NULL);
-	perf_ack = fopen(ack, "r");
-	ASSERT_TRUE(perf_ack != NULL);
+	perf_open_fifos(pid, ctl, ack);
 	/* A populated round is short: four times as many for the samples. */
 	for (i = 0; i < (s == FRESH ? rounds : 4 * rounds); i++)
 		mkvm_touch(B_4K, s, 1);
-	fclose(perf_ctl);
-	fclose(perf_ack);
-	perf_ctl = perf_ack = NULL;
+	close(perf_ctl);
+	close(perf_ack);
+	perf_ctl = perf_ack = -1;
 	ASSERT_OK(kill(pid, SIGINT));
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	/* perf record writes its data, then dies of the SIGINT it was sent. */
@@ -623,6 +675,10 @@ static void profile_state(const char *perf, enum state s, const char *data)
 		    (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT));
 	perf_report(perf, data, "--no-children --sort dso,sym -g none --percent-limit 1.5");
 	perf_report(perf, data, "--children --sort sym -g none --percent-limit 5");
+	/* The guest's /tmp is memory the later benchmarks may want. */
+	unlink(data);
+	unlink(ctl);
+	unlink(ack);
 }
 
 /*
@@ -638,7 +694,9 @@ TEST_T(profile, 900)
 		tap_skip("no MKVM_BENCH_PERF: only the bench lane has perf in the guest");
 	if (access(perf, X_OK))
 		tap_fail(__FILE__, __LINE__, "MKVM_BENCH_PERF=%s: %s", perf, strerror(errno));
-	setup();
+	/* A perf that dies mid-run fails the write, not the test program. */
+	signal(SIGPIPE, SIG_IGN);
+	setup("MKVM_BENCH_MB", 128);
 	printf("# profile: populated 4K memory\n");
 	profile_state(perf, POPULATED, "/tmp/perf-populated.data");
 	printf("# profile: fresh 4K memory\n");

@@ -11,18 +11,21 @@
 # which the harness counts): bench.json has results, and every ratio the
 # guest printed is in it; the plot is drawn when gnuplot is there.
 set -euo pipefail
+trap 'echo "not ok - report.sh failed at line $LINENO"' ERR
 
 results=$1 outdir=$2 kernel=$3 accel=$4
 here=$(cd "$(dirname "$0")" && pwd)
 json=$outdir/bench.json tsv=$outdir/bench-rates.tsv zap=$outdir/bench-notifier.tsv
 
-lines=$(sed -n 's/^ *# bench-json: //p' "$results")
-n=$(printf '%s\n' "$lines" | grep -c '^{' || true)
+# Every filter below may find nothing (a run of some tests only).
+pick() { grep "$@" || true; }
+lines=$(sed -n 's/^ *# bench-json: //p' "$results" | pick '^{')
+n=$(printf '%s' "$lines" | pick -c '^{')
 commit=$(git -C "$here" describe --always --dirty 2>/dev/null || echo unknown)
 {
 	printf '{"schema":"mkvm-bench/1","kernel":"%s","accel":"%s","commit":"%s","date":"%s",\n"results":[\n' \
 		"$kernel" "$accel" "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf '%s\n' "$lines" | grep '^{' | sed '$!s/$/,/'
+	[ -z "$lines" ] || printf '%s\n' "$lines" | sed '$!s/$/,/'
 	printf ']}\n'
 } >"$json"
 
@@ -34,7 +37,7 @@ else
 fi
 
 # Rates, one row per case: name, then median/min/max for 4K and THP.
-printf '%s\n' "$lines" | grep '"unit":"pages/s"' | awk '
+printf '%s\n' "$lines" | pick '"unit":"pages/s"' | awk '
 	{
 		name = v("name"); b = v("backing")
 		if (!(name in seen)) { seen[name] = 1; order[++n] = name }
@@ -54,7 +57,7 @@ printf '%s\n' "$lines" | grep '"unit":"pages/s"' | awk '
 			printf "%s %s %s\n", order[i], k4, th
 		}
 	}' >"$tsv"
-printf '%s\n' "$lines" | grep '"unit":"ms"' | awk '{
+printf '%s\n' "$lines" | pick '"unit":"ms"' | awk '{
 	match($0, /"name":"[^"]*"/); name = substr($0, RSTART + 8, RLENGTH - 9)
 	match($0, /"median":[^,}]*/); med = substr($0, RSTART + 9, RLENGTH - 9)
 	match($0, /"min":[^,}]*/); lo = substr($0, RSTART + 6, RLENGTH - 6)
@@ -63,7 +66,7 @@ printf '%s\n' "$lines" | grep '"unit":"ms"' | awk '{
 }' >"$zap"
 
 ratios=$(sed -n 's/^ *# ratio //p' "$results" | wc -l)
-injson=$(printf '%s\n' "$lines" | grep -c '"kind":"ratio"' || true)
+injson=$(printf '%s' "$lines" | pick -c '"kind":"ratio"')
 if [ "$ratios" -eq "$injson" ]; then
 	echo "ok - bench.json: all $ratios ratios"
 else

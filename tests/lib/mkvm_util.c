@@ -269,7 +269,7 @@ static int cmp_double(const void *a, const void *b)
 double mkvm_median(double *v, unsigned int n)
 {
 	qsort(v, n, sizeof(v[0]), cmp_double);
-	return v[n / 2];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void *probe_run(void *arg)

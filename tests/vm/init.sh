@@ -31,7 +31,8 @@ setup() {
 	mount -t devtmpfs dev /dev
 	mount -t debugfs debugfs /sys/kernel/debug
 	mount -t tmpfs tmp /tmp
-	# Drivers the result port needs, where the kernel has them as modules.
+	# Drivers the result port needs, where the kernel has them as modules,
+	# and what else the lane preloads (test_hmm on the debug and bench lanes).
 	for m in $PRELOAD; do
 		insmod "$m"
 	done

@@ -162,7 +162,11 @@ build_tests() {
 		cp -r "$MKVM_TESTS_FROM" "$build/tests"
 		return 0
 	fi
-	make -s -C "$top/tests" O="$build/tests" CC="$TEST_CC" >"$out/tests-build.log" 2>&1 || {
+	# Not the caller's make variables: `make check TESTS=...` or `make
+	# bench BENCHES=prog:test` would reach this make through MAKEFLAGS
+	# and override the lists tests/Makefile builds.
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -s -C "$top/tests" O="$build/tests" CC="$TEST_CC" >"$out/tests-build.log" 2>&1 || {
 		cat "$out/tests-build.log" >&2
 		die "test programs failed to build"
 	}
@@ -370,7 +374,8 @@ boot_splat() {
 start=$(date +%s)
 # The whole suite, and what the lane adds to it (LANE_SUITE_EXTRA: the
 # debug lane's short benchmark run, for which it loads test_hmm).
-[ -n "$tests" ] || tests="$(make -s -C "$top/tests" list) ${LANE_SUITE_EXTRA:-}"
+[ -n "$tests" ] ||
+	tests="$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top/tests" list) ${LANE_SUITE_EXTRA:-}"
 [ "$tests" = none ] && tests=""
 # One 1G hugetlb page, reserved at boot while memory is still contiguous,
 # for mmu's 1G stage-2 block test and dirty's 1G split; lanes give the
@@ -393,6 +398,12 @@ else
 	build_module
 	build_tests
 fi
+# What a lane file sets (lane_prepare): KDIR, KIMAGE, KVER, KMEMLEAK,
+# QEMU_MEM; optionally LANE_TIMEOUT, LANE_GUEST_ENV, LANE_PRELOAD (modules
+# insmod'ed before the tests), LANE_SUITE_EXTRA (programs added to a run
+# of the whole suite), LANE_GUEST_TOOLS (host programs copied into the
+# guest's /bin with their libraries), LANE_MODULE (release: load that
+# build instead of the test build), LANE_CHROOT, LANE_MAKE_ARGS.
 # Optional lane hooks: lane_guest_module provides the module the guest
 # loads (GUEST_KO, GUEST_KO_PATH, GUEST_LOADER); lane_after_boot checks
 # host state after the run and prints TAP lines, which judge() counts.
